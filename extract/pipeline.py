@@ -1,0 +1,132 @@
+"""The spaCy pipeline, and documents in, typed records out.
+
+A blank English pipeline (no trained model is needed or downloaded): the rule-based
+sentence splitter, the lexicon matcher and the relation rules. Assertion status comes
+from the ConText rules in :mod:`cartkg.extract.context`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
+
+from . import entities as _entities  # noqa: F401  (registers the factories)
+from . import relations as _relations  # noqa: F401
+from .context import ContextRules, assertion_status, bundled_context_rules, combine, scopes
+from .entities import lexicon_patterns
+from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Relation, Sentence
+
+#: Bumped when a change to the pipeline or its rules can change what is extracted.
+EXTRACTOR_VERSION = "0.1.0"
+
+
+def build_pipeline(lexicon: Lexicon | None = None) -> Language:
+    """A blank English pipeline with the sentence splitter, lexicon and relation rules."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    matcher = nlp.add_pipe("cartkg_lexicon")
+    matcher.add_patterns(lexicon_patterns(lexicon if lexicon is not None else bundled_lexicon()))
+    nlp.add_pipe("cartkg_relations")
+    return nlp
+
+
+@functools.cache
+def default_pipeline() -> Language:
+    """The pipeline over the bundled lexicon, built once per process."""
+    return build_pipeline()
+
+
+def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRules) -> Extraction:
+    """Turn the processed passages of one document into records."""
+    sentences: list[Sentence] = []
+    mentions: list[Mention] = []
+    relations: list[Relation] = []
+    for passage, doc in zip(document.passages, docs, strict=True):
+        base = passage.offset
+        sentence_index: dict[int, int] = {}
+        statuses: dict[tuple[int, int], AssertionStatus] = {}
+        for sent in doc.sents:
+            index = len(sentences)
+            sentence_index[sent.start] = index
+            sentences.append(
+                Sentence(
+                    doc_id=document.id,
+                    index=index,
+                    begin=base + sent.start_char,
+                    end=base + sent.end_char,
+                    text=sent.text,
+                    section=passage.section,
+                )
+            )
+            sent_scopes = scopes(sent, context_rules)
+            for ent in sent.ents:
+                status, _trigger = assertion_status(ent, sent_scopes)
+                statuses[(ent.start, ent.end)] = status
+                mentions.append(
+                    Mention(
+                        doc_id=document.id,
+                        sentence=index,
+                        begin=base + ent.start_char,
+                        end=base + ent.end_char,
+                        text=ent.text,
+                        entity_id=ent.kb_id_,
+                        entity_type=ent.label_,
+                        status=status,
+                    )
+                )
+        for predicate, s_start, s_end, o_start, o_end, rule in doc._.cartkg_relations or ():
+            subject, obj = doc[s_start:s_end], doc[o_start:o_end]
+            sentence = sentences[sentence_index[subject.sent.start]]
+            relations.append(
+                Relation(
+                    predicate=predicate,
+                    subject=_kb_id(doc, s_start, s_end),
+                    object=_kb_id(doc, o_start, o_end),
+                    evidence=Evidence(
+                        doc_id=document.id,
+                        sentence=sentence.index,
+                        begin=sentence.begin,
+                        end=sentence.end,
+                        text=sentence.text,
+                        section=sentence.section,
+                        rule=rule,
+                    ),
+                    subject_mention=(base + subject.start_char, base + subject.end_char),
+                    object_mention=(base + obj.start_char, base + obj.end_char),
+                    # A name nested in another takes the status of the outer mention.
+                    status=combine(
+                        statuses[(s_start, s_end)],
+                        statuses.get((o_start, o_end), statuses[(s_start, s_end)]),
+                    ),
+                )
+            )
+    return Extraction(document, tuple(sentences), tuple(mentions), tuple(relations))
+
+
+def _kb_id(doc: Doc, start: int, end: int) -> str:
+    """The entity id of the lexicon span at exactly these token offsets."""
+    for span in doc.spans["cartkg_all"]:
+        if span.start == start and span.end == end:
+            return span.kb_id_
+    raise KeyError((start, end))
+
+
+class Extractor:
+    """Runs the pipeline over documents; the pipeline is built once."""
+
+    def __init__(self, nlp: Language | None = None, *, context_rules: ContextRules | None = None):
+        self.nlp = nlp if nlp is not None else default_pipeline()
+        self.context_rules = context_rules if context_rules is not None else bundled_context_rules()
+
+    def extract(self, document: Document) -> Extraction:
+        return to_records(document, self.nlp.pipe(p.text for p in document.passages), self.context_rules)
+
+    def extract_many(self, documents: Iterable[Document], *, batch_size: int = 64) -> Iterator[Extraction]:
+        for document in documents:
+            yield self.extract(document)

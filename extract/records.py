@@ -1,0 +1,157 @@
+"""The record types: the contract between :mod:`cartkg.extract` and :mod:`cartkg.kg`.
+
+Plain, frozen dataclasses with no spaCy or RDF in them. Every character offset is an
+offset into :attr:`Document.text`, the decoded text of the source file, so
+``document.text[begin:end]`` gives back exactly the quoted text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class AssertionStatus(str, Enum):
+    """How a sentence asserts a finding (ConText's categories)."""
+
+    AFFIRMED = "affirmed"
+    NEGATED = "negated"
+    HYPOTHETICAL = "hypothetical"
+    UNCERTAIN = "uncertain"
+    HISTORICAL = "historical"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of text inside a document, with the section it belongs to.
+
+    ``offset`` is where the passage starts in :attr:`Document.text`; the passage text
+    is ``document.text[offset:offset + len(text)]``.
+    """
+
+    section: str
+    offset: int
+    text: str
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.text)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document, as read from disk."""
+
+    id: str
+    source: str
+    text: str
+    passages: tuple[Passage, ...]
+    title: str = ""
+    format: str = "text"
+
+    @property
+    def sha256(self) -> str:
+        """Content hash of the text, so a build can tell a changed document."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence, located in its document."""
+
+    doc_id: str
+    index: int
+    begin: int
+    end: int
+    text: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A span of text that names a lexicon entity."""
+
+    doc_id: str
+    sentence: int
+    begin: int
+    end: int
+    text: str
+    entity_id: str
+    entity_type: str
+    rule: str = "lexicon"
+    status: AssertionStatus = AssertionStatus.AFFIRMED
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a relation was read: the sentence, and the rule that read it."""
+
+    doc_id: str
+    sentence: int
+    begin: int
+    end: int
+    text: str
+    section: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A typed, directed relation between two lexicon entities, with its evidence.
+
+    ``predicate`` is the local name of the ontology property (``targets``,
+    ``hasAdverseEvent``, ``partOf``).
+    """
+
+    predicate: str
+    subject: str
+    object: str
+    evidence: Evidence
+    subject_mention: tuple[int, int]
+    object_mention: tuple[int, int]
+    status: AssertionStatus = AssertionStatus.AFFIRMED
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Everything extracted from one document."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+    mentions: tuple[Mention, ...]
+    relations: tuple[Relation, ...]
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """A source that could not be read, with one line saying why."""
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass
+class ExtractionSummary:
+    """Counts over a batch, for the CLI's summary."""
+
+    documents: int = 0
+    sentences: int = 0
+    mentions_by_type: dict[str, int] = field(default_factory=dict)
+    relations_by_predicate: dict[str, int] = field(default_factory=dict)
+    entities: set[str] = field(default_factory=set)
+    errors: list[ReadError] = field(default_factory=list)
+
+    def add(self, extraction: Extraction) -> None:
+        self.documents += 1
+        self.sentences += len(extraction.sentences)
+        for m in extraction.mentions:
+            self.mentions_by_type[m.entity_type] = self.mentions_by_type.get(m.entity_type, 0) + 1
+            self.entities.add(m.entity_id)
+        for r in extraction.relations:
+            self.relations_by_predicate[r.predicate] = (
+                self.relations_by_predicate.get(r.predicate, 0) + 1
+            )

@@ -1,0 +1,205 @@
+"""Relation rules: typed relations between entities of one sentence.
+
+Two kinds of rule, both data in ``relation_rules.json``:
+
+- trigger rules pair a subject and an object of the right types when a trigger word
+  stands between them (or just before the first, as "anti-" in "anti-CD19"), nothing
+  of the subject's type stands between them, and the gap is short. Lists of the same
+  type ("CRS, ICANS and HLH") count as one unit, so every member pairs.
+- nested rules pair an entity with one named inside its own name ("NCI CD22 CAR"
+  contains CD22; "CIBMTR Pediatric Cancer Working Committee" contains CIBMTR).
+
+The algorithm is plain functions over spaCy spans; the component is a thin shell that
+stores its matches on ``doc._.cartkg_relations`` as plain tuples.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+RULE_KEYS = {
+    "name", "description", "predicate", "subject", "object",
+    "triggers", "prefix_triggers", "suffix_triggers", "max_gap", "nested",
+}
+
+if not Doc.has_extension("cartkg_relations"):
+    Doc.set_extension("cartkg_relations", default=None)
+
+
+@dataclass(frozen=True)
+class RelationRule:
+    name: str
+    predicate: str
+    subject: frozenset[str]
+    object: frozenset[str]
+    triggers: frozenset[str] = frozenset()
+    prefix_triggers: frozenset[str] = frozenset()
+    suffix_triggers: frozenset[str] = frozenset()
+    max_gap: int = 10
+    nested: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RelationRule:
+        unknown = set(data) - RULE_KEYS
+        if unknown:
+            raise ValueError(f"relation rule {data.get('name')!r}: unknown keys {sorted(unknown)}")
+        if not data.get("nested") and not data.get("triggers"):
+            raise ValueError(f"relation rule {data['name']!r}: needs triggers or nested")
+        return cls(
+            name=data["name"],
+            predicate=data["predicate"],
+            subject=frozenset(data["subject"]),
+            object=frozenset(data["object"]),
+            triggers=frozenset(t.lower() for t in data.get("triggers", ())),
+            prefix_triggers=frozenset(t.lower() for t in data.get("prefix_triggers", ())),
+            suffix_triggers=frozenset(t.lower() for t in data.get("suffix_triggers", ())),
+            max_gap=int(data.get("max_gap", 10)),
+            nested=bool(data.get("nested", False)),
+        )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[RelationRule, ...]
+    coordinators: frozenset[str]
+
+
+@functools.cache
+def bundled_rules() -> RuleSet:
+    data = json.loads((resources.files(__package__) / "relation_rules.json").read_text("utf-8"))
+    return RuleSet(
+        rules=tuple(RelationRule.from_dict(r) for r in data["rules"]),
+        coordinators=frozenset(data["coordinators"]),
+    )
+
+
+@dataclass(frozen=True)
+class RelationMatch:
+    """A relation found in a doc, by token offsets of its two mentions."""
+
+    predicate: str
+    subject: Span
+    object: Span
+    rule: str
+
+
+def coordinated_groups(
+    ents: Sequence[Span], coordinators: frozenset[str], kinds: frozenset[str] = frozenset()
+) -> dict[int, tuple[int, int]]:
+    """For each entity (by position in ``ents``), the token range of the list it belongs
+    to ("CRS, ICANS and HLH"): entities of one type, or all of ``kinds``, joined only
+    by coordinators."""
+
+    def alike(a: Span, b: Span) -> bool:
+        return a.label_ == b.label_ or (a.label_ in kinds and b.label_ in kinds)
+
+    groups: dict[int, tuple[int, int]] = {}
+    i = 0
+    while i < len(ents):
+        j = i
+        while j + 1 < len(ents) and alike(ents[j + 1], ents[i]):
+            gap = ents[i].doc[ents[j].end : ents[j + 1].start]
+            if not all(t.lower_ in coordinators for t in gap):
+                break
+            j += 1
+        for k in range(i, j + 1):
+            groups[k] = (ents[i].start, ents[j].end)
+        i = j + 1
+    return groups
+
+
+def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: frozenset[str]) -> Iterator[RelationMatch]:
+    groups = coordinated_groups(ents, coordinators, rule.subject)
+    doc = ents[0].doc if ents else None
+    for si, s in enumerate(ents):
+        if s.label_ not in rule.subject:
+            continue
+        for oi, o in enumerate(ents):
+            if o.label_ not in rule.object or o.kb_id_ == s.kb_id_:
+                continue
+            first, second = (si, oi) if s.start < o.start else (oi, si)
+            gap_start, gap_end = groups[first][1], groups[second][0]
+            if gap_end < gap_start:
+                continue
+            if gap_end - gap_start > rule.max_gap:
+                continue
+            blocked = any(
+                e.label_ in rule.subject and e.kb_id_ != s.kb_id_ and e.start >= gap_start and e.end <= gap_end
+                for e in ents
+            )
+            if blocked:
+                continue
+            sent = ents[first].sent
+            gap = doc[gap_start:gap_end]
+            before = doc[max(sent.start, groups[first][0] - 2) : groups[first][0]]
+            # "huCART19 is CD19-directed": a suffix trigger right after the later object.
+            after = doc[groups[second][1] : min(sent.end, groups[second][1] + 2)] if second == oi else doc[0:0]
+            if (
+                any(t.lower_ in rule.triggers for t in gap)
+                or any(t.lower_ in rule.prefix_triggers for t in before)
+                or any(t.lower_ in rule.suffix_triggers for t in after)
+            ):
+                yield RelationMatch(rule.predicate, s, o, rule.name)
+
+
+def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[Span]) -> Iterator[RelationMatch]:
+    for s in ents:
+        if s.label_ not in rule.subject:
+            continue
+        for inner in all_spans:
+            if (
+                inner.label_ in rule.object
+                and inner.kb_id_ != s.kb_id_
+                and s.start <= inner.start
+                and inner.end <= s.end
+            ):
+                yield RelationMatch(rule.predicate, s, inner, rule.name)
+
+
+def sentence_relations(sent: Span, rules: RuleSet, spans_key: str = "cartkg_all") -> list[RelationMatch]:
+    """Every relation the rules find in one sentence, once per (predicate, mentions)."""
+    ents = list(sent.ents)
+    all_spans = [s for s in sent.doc.spans.get(spans_key, []) if s.start >= sent.start and s.end <= sent.end]
+    found: dict[tuple, RelationMatch] = {}
+    for rule in rules.rules:
+        pairs = _nested_pairs(rule, ents, all_spans) if rule.nested else _trigger_pairs(rule, ents, rules.coordinators)
+        for match in pairs:
+            key = (match.predicate, match.subject.start, match.subject.end, match.object.start, match.object.end)
+            found.setdefault(key, match)
+    return [found[k] for k in sorted(found)]
+
+
+class RelationExtractor:
+    """Stores relations on ``doc._.cartkg_relations`` as
+    ``(predicate, subject start, subject end, object start, object end, rule)``
+    token offsets, which survive ``nlp.pipe(n_process=...)``."""
+
+    def __init__(self, nlp: Language, name: str = "cartkg_relations", *, spans_key: str = "cartkg_all"):
+        self.name = name
+        self.spans_key = spans_key
+        self.rules = bundled_rules()
+
+    def __call__(self, doc: Doc) -> Doc:
+        found = []
+        for sent in doc.sents:
+            for m in sentence_relations(sent, self.rules, self.spans_key):
+                found.append((m.predicate, m.subject.start, m.subject.end, m.object.start, m.object.end, m.rule))
+        doc._.cartkg_relations = found
+        return doc
+
+
+@Language.factory(
+    "cartkg_relations",
+    assigns=["doc._.cartkg_relations"],
+    requires=["doc.ents", "doc.sents"],
+    default_config={"spans_key": "cartkg_all"},
+)
+def make_relation_extractor(nlp: Language, name: str, spans_key: str) -> RelationExtractor:
+    return RelationExtractor(nlp, name, spans_key=spans_key)

@@ -1,0 +1,134 @@
+"""Records in, RDF out: graph assembly with provenance down to the sentence.
+
+Pure functions from :mod:`cartkg.extract.records` and the lexicon to triples. Each
+document's statements go into a named graph of their own; the entities' descriptions
+(labels, synonyms, cross-references, from the lexicon) into one shared graph, so an
+entity is described once however many documents mention it.
+
+A relation is kept twice: as an evidence-bearing ``ck:Statement`` (reified, with the
+sentence, offsets, rule and assertion status) and, when the sentence affirms it, as a
+direct triple such as ``cke:tisagenlecleucel ck:targets cke:cd19``. Negated and
+hedged findings stay queryable through their statements but never become direct
+triples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from rdflib import RDF, RDFS, Dataset, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
+
+from cartkg.extract.pipeline import EXTRACTOR_VERSION
+from cartkg.extract.records import AssertionStatus, Extraction
+from cartkg.ontology.lexicon import Entity, Lexicon
+from cartkg.ontology.owl import CK
+
+from . import iris
+
+OBOINOWL = Namespace("http://www.geneontology.org/formats/oboInOwl#")
+Triple = tuple[URIRef, URIRef, URIRef | Literal]
+
+
+def _int(value: int) -> Literal:
+    return Literal(value, datatype=XSD.integer)
+
+
+def entity_triples(entity: Entity, lexicon: Lexicon) -> Iterator[Triple]:
+    """An entity's description: type, labels, definition and cross-references."""
+    node = iris.entity(entity.id)
+    yield node, RDF.type, CK[entity.type]
+    yield node, RDFS.label, Literal(entity.label)
+    yield node, SKOS.prefLabel, Literal(entity.label)
+    yield node, CK.entityType, Literal(entity.type)
+    for synonym in entity.synonyms:
+        yield node, SKOS.altLabel, Literal(synonym)
+    if entity.definition:
+        yield node, SKOS.definition, Literal(entity.definition)
+    for xref in entity.xrefs:
+        yield node, OBOINOWL.hasDbXref, Literal(xref.curie)
+        yield node, SKOS[xref.mapping], URIRef(lexicon.expand(xref.curie))
+
+
+def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: str,
+                     entity_id: str, status: AssertionStatus) -> Iterator[Triple]:
+    node = iris.mention(doc_id, begin, end)
+    yield node, RDF.type, CK.Mention
+    yield node, CK.denotes, iris.entity(entity_id)
+    yield node, CK.inSentence, sentence
+    yield node, CK.beginOffset, _int(begin)
+    yield node, CK.endOffset, _int(end)
+    yield node, CK.text, Literal(text)
+    yield node, CK.assertionStatus, CK[status.value]
+
+
+def document_triples(extraction: Extraction) -> Iterator[Triple]:
+    """A document's own graph: the document, its sentences, mentions and statements."""
+    document = extraction.document
+    doc = iris.document(document.id)
+    yield doc, RDF.type, CK.Document
+    yield doc, DCTERMS.identifier, Literal(document.id)
+    yield doc, DCTERMS.source, Literal(document.source)
+    if document.title:
+        yield doc, DCTERMS.title, Literal(document.title)
+    yield doc, DCTERMS.format, Literal(document.format)
+    yield doc, CK.sha256, Literal(document.sha256)
+    yield doc, CK.extractorVersion, Literal(EXTRACTOR_VERSION)
+
+    sentence_nodes: dict[int, URIRef] = {}
+    for sentence in extraction.sentences:
+        node = iris.sentence(document.id, sentence.index)
+        sentence_nodes[sentence.index] = node
+        yield node, RDF.type, CK.Sentence
+        yield node, CK.inDocument, doc
+        yield node, CK.sentenceIndex, _int(sentence.index)
+        yield node, CK.beginOffset, _int(sentence.begin)
+        yield node, CK.endOffset, _int(sentence.end)
+        yield node, CK.text, Literal(sentence.text)
+        if sentence.section:
+            yield node, CK.section, Literal(sentence.section)
+
+    for m in extraction.mentions:
+        yield from _mention_triples(document.id, sentence_nodes[m.sentence], m.begin, m.end,
+                                    m.text, m.entity_id, m.status)
+
+    text = document.text
+    for r in extraction.relations:
+        sentence = sentence_nodes[r.evidence.sentence]
+        (sb, se), (ob, oe) = r.subject_mention, r.object_mention
+        node = iris.statement(document.id, r.predicate, r.subject, r.object, (sb, se, ob, oe))
+        subject, obj = iris.entity(r.subject), iris.entity(r.object)
+        yield node, RDF.type, CK.Statement
+        yield node, RDF.subject, subject
+        yield node, RDF.predicate, CK[r.predicate]
+        yield node, RDF.object, obj
+        yield node, CK.assertionStatus, CK[r.status.value]
+        yield node, CK.rule, Literal(r.evidence.rule)
+        yield node, PROV.wasDerivedFrom, sentence
+        yield node, CK.subjectMention, iris.mention(document.id, sb, se)
+        yield node, CK.objectMention, iris.mention(document.id, ob, oe)
+        # The nested end of a "name contains" rule is not among the mentions: add it.
+        yield from _mention_triples(document.id, sentence, sb, se, text[sb:se], r.subject, r.status)
+        yield from _mention_triples(document.id, sentence, ob, oe, text[ob:oe], r.object, r.status)
+        if r.status is AssertionStatus.AFFIRMED:
+            yield subject, CK[r.predicate], obj
+
+
+def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: Dataset | None = None) -> Dataset:
+    """Add each extraction's named graph, and the descriptions of the entities they
+    mention, to a dataset (a new in-memory one by default)."""
+    if dataset is None:
+        dataset = Dataset()
+    for prefix, namespace in iris.PREFIXES.items():
+        dataset.bind(prefix, namespace)
+    entities_graph = dataset.graph(iris.ENTITIES_GRAPH)
+    described: set[str] = set()
+    for extraction in extractions:
+        graph = dataset.graph(iris.document_graph(extraction.document.id))
+        graph.addN((s, p, o, graph) for s, p, o in document_triples(extraction))
+        used = {m.entity_id for m in extraction.mentions}
+        used.update(e for r in extraction.relations for e in (r.subject, r.object))
+        for entity_id in sorted(used - described):
+            entities_graph.addN((s, p, o, entities_graph) for s, p, o in entity_triples(lexicon[entity_id], lexicon))
+            described.add(entity_id)
+    return dataset

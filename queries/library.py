@@ -1,0 +1,235 @@
+"""The named queries: one ``.rq`` file per competency question, and their runner.
+
+Each file starts with comment lines that say what it asks::
+
+    # question: Which CAR T products target which antigens?
+    # parameter: product (iri) restricts the answer to one product [default: cke:tisagenlecleucel]
+    # example: cartkg query product-antigens --graph out/cartkg.ttl
+
+Parameters are bound as RDF terms through rdflib's ``initBindings`` (Oxigraph's
+substitutions underneath), never pasted into the query text, so a value cannot change
+the query. A CURIE given for an ``iri`` parameter expands through the query's own
+``PREFIX`` lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.graph import Graph
+from rdflib.term import Identifier
+
+_PARAMETER = re.compile(
+    r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+\((?P<kind>iri|literal)\)\s*(?P<description>.*?)\s*"
+    r"(?:\[(?:default:\s*(?P<default>[^\]]+)|(?P<required>required))\])?\s*$"
+)
+_PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
+_IRI = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+
+class QueryError(ValueError):
+    """A query that cannot be found, parsed or bound; the message says which."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str
+    description: str
+    default: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """One competency question and its SPARQL text."""
+
+    name: str
+    question: str
+    text: str
+    parameters: tuple[Parameter, ...] = ()
+    example: str = ""
+    source: str = ""
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        return {prefix or "": iri for prefix, iri in _PREFIX.findall(self.text)}
+
+    def term(self, parameter: Parameter, value: str | Identifier) -> Identifier:
+        """A parameter value as an RDF term: an IRI (or CURIE) or a literal."""
+        if isinstance(value, Identifier):
+            return value
+        if parameter.kind == "literal":
+            return Literal(value)
+        if _IRI.match(value):
+            return URIRef(value)
+        prefix, sep, local = value.partition(":")
+        if sep and prefix in self.prefixes and re.fullmatch(r"[\w.-]*", local):
+            return URIRef(self.prefixes[prefix] + local)
+        raise QueryError(f"{self.name}: parameter {parameter.name!r} needs an IRI or a CURIE with a "
+                         f"prefix the query declares, not {value!r}")
+
+    def bindings(self, values: Mapping[str, str | Identifier] | None = None) -> dict[str, Identifier]:
+        """Bindings for the given values, with defaults; unknown or missing ones are errors."""
+        values = dict(values or {})
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise QueryError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"it takes {', '.join(known) or 'none'}")
+        bound: dict[str, Identifier] = {}
+        for parameter in self.parameters:
+            value = values.get(parameter.name, parameter.default)
+            if value is None:
+                if parameter.required:
+                    raise QueryError(f"{self.name}: parameter {parameter.name!r} is required")
+                continue
+            bound[parameter.name] = self.term(parameter, value)
+        return bound
+
+
+def parse_query(text: str, *, name: str, source: str = "") -> NamedQuery:
+    """Read the header comments of a query text."""
+    question, example = "", ""
+    parameters: list[Parameter] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        key, _, value = line.lstrip("#").strip().partition(":")
+        value = value.strip()
+        if key == "question":
+            question = value
+        elif key == "example":
+            example = value
+        elif key == "parameter":
+            match = _PARAMETER.match(value)
+            if not match:
+                raise QueryError(f"{source or name}: cannot read parameter line {value!r}")
+            parameters.append(
+                Parameter(
+                    name=match["name"],
+                    kind=match["kind"],
+                    description=match["description"].rstrip(";, "),
+                    default=match["default"].strip() if match["default"] else None,
+                    required=bool(match["required"]),
+                )
+            )
+    return NamedQuery(name, question, text, tuple(parameters), example, source)
+
+
+def list_queries() -> list[NamedQuery]:
+    """The named queries shipped with the package, by name."""
+    root = resources.files(__package__)
+    found = [
+        parse_query(entry.read_text("utf-8"), name=entry.name[:-3], source=entry.name)
+        for entry in root.iterdir()
+        if entry.name.endswith(".rq")
+    ]
+    return sorted(found, key=lambda q: q.name)
+
+
+def get_query(name_or_path: str | Path) -> NamedQuery:
+    """A named query by name, or a user's ``.rq`` file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".rq" and path.is_file():
+        return parse_query(path.read_text("utf-8"), name=path.stem, source=str(path))
+    for query in list_queries():
+        if query.name == str(name_or_path):
+            return query
+    names = ", ".join(q.name for q in list_queries())
+    raise QueryError(f"no named query or .rq file {str(name_or_path)!r}; named queries: {names}")
+
+
+@dataclass
+class QueryResult:
+    """The rows of a SELECT query, as RDF terms (``None`` where unbound)."""
+
+    variables: list[str]
+    rows: list[tuple[Identifier | None, ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def values(self, variable: str) -> list[str | None]:
+        """One column, as plain strings."""
+        i = self.variables.index(variable)
+        return [None if row[i] is None else str(row[i]) for row in self.rows]
+
+    def records(self) -> list[dict[str, str | None]]:
+        return [
+            {v: (None if t is None else str(t)) for v, t in zip(self.variables, row)} for row in self.rows
+        ]
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.variables)
+        for row in self.rows:
+            writer.writerow(["" if t is None else str(t) for t in row])
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        """SPARQL 1.1 Query Results JSON."""
+        bindings = []
+        for row in self.rows:
+            binding = {}
+            for variable, term in zip(self.variables, row):
+                if term is None:
+                    continue
+                binding[variable] = _json_term(term)
+            bindings.append(binding)
+        return json.dumps({"head": {"vars": self.variables}, "results": {"bindings": bindings}},
+                          indent=1, ensure_ascii=False)
+
+    def to_dataframe(self):  # pragma: no cover - needs pandas, an optional extra
+        import pandas as pd
+
+        return pd.DataFrame(self.records(), columns=self.variables)
+
+
+def _json_term(term: Identifier) -> dict[str, str]:
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    out = {"type": "literal", "value": str(term)}
+    if isinstance(term, Literal):
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype:
+            out["datatype"] = str(term.datatype)
+    return out
+
+
+def run_query(
+    graph: Graph,
+    query: NamedQuery | str,
+    parameters: Mapping[str, str | Identifier] | None = None,
+) -> QueryResult:
+    """Run a SELECT query (named, by file, or a NamedQuery) on an rdflib graph or dataset."""
+    if not isinstance(query, NamedQuery):
+        query = get_query(query)
+    bindings = query.bindings(parameters)
+    try:
+        result = graph.query(query.text, initBindings=bindings)
+    except Exception as exc:  # parser and engine errors come in many types
+        raise QueryError(f"{query.name}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    if result.type != "SELECT":
+        raise QueryError(f"{query.name}: only SELECT queries have rows, this is {result.type}")
+    variables = [str(v) for v in result.vars]
+    rows = [tuple(row) for row in result]
+    return QueryResult(variables, rows)
+
+
+def query_names(queries: Sequence[NamedQuery] | None = None) -> list[str]:
+    return [q.name for q in (queries if queries is not None else list_queries())]
