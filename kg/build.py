@@ -14,14 +14,17 @@ triples.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from rdflib import RDF, RDFS, Dataset, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
-from cartkg.extract.pipeline import EXTRACTOR_VERSION
-from cartkg.extract.records import AssertionStatus, Extraction
-from cartkg.ontology.lexicon import Entity, Lexicon
+from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
+from cartkg.extract.readers import read_sources
+from cartkg.extract.records import AssertionStatus, Extraction, ExtractionSummary, ReadError
+from cartkg.ontology.lexicon import Entity, Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK
 
 from . import iris
@@ -132,3 +135,45 @@ def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: 
             entities_graph.addN((s, p, o, entities_graph) for s, p, o in entity_triples(lexicon[entity_id], lexicon))
             described.add(entity_id)
     return dataset
+
+
+@dataclass
+class BuildResult:
+    """A built dataset, with the counts and the inputs that could not be read."""
+
+    dataset: Dataset
+    summary: ExtractionSummary
+
+    @property
+    def errors(self) -> list[ReadError]:
+        return self.summary.errors
+
+
+def build_graph(
+    sources: Iterable[str | Path],
+    *,
+    lexicon: Lexicon | None = None,
+    extractor: Extractor | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Read, extract and build: files or folders in, an RDF dataset out.
+
+    A source that cannot be read is recorded in ``summary.errors`` and the rest go on.
+    ``on_progress`` is called with each source's name once it is done.
+    """
+    lexicon = lexicon if lexicon is not None else bundled_lexicon()
+    extractor = extractor if extractor is not None else Extractor()
+    summary = ExtractionSummary()
+    extractions: list[Extraction] = []
+    for item in read_sources(sources):
+        if isinstance(item, ReadError):
+            summary.errors.append(item)
+            name = item.source
+        else:
+            extraction = extractor.extract(item)
+            summary.add(extraction)
+            extractions.append(extraction)
+            name = item.source
+        if on_progress is not None:
+            on_progress(name)
+    return BuildResult(build_dataset(extractions, lexicon), summary)

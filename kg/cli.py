@@ -1,0 +1,248 @@
+"""The ``cartkg`` command: parses arguments, calls the library, prints.
+
+Everything here is reachable from Python: :func:`cartkg.kg.build.build_graph`,
+:func:`cartkg.kg.export.write_rdf`, :func:`cartkg.queries.library.run_query`,
+:mod:`cartkg.kg.analyze`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cartkg import __version__
+
+app = typer.Typer(
+    name="cartkg",
+    help="Knowledge graph of the literature on CAR T-cell therapy in children and young adults with B-ALL.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+GraphOption = Annotated[
+    Path, typer.Option("--graph", "-g", help="A graph file written by 'cartkg build'.", dir_okay=False)
+]
+StoreOption = Annotated[str, typer.Option("--store", help="Where to load the graph: oxigraph or memory.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cartkg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    """cartkg: text in, a queryable RDF graph out."""
+
+
+@app.command()
+def build(
+    sources: Annotated[list[Path], typer.Argument(help="Text or Markdown files, or folders of them.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.", dir_okay=False)],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="ttl, nt, nq, jsonld, xml or trig.")] = "ttl",
+) -> None:
+    """Read SOURCES, extract entities and relations, and write the graph."""
+    from cartkg.extract.readers import expand_sources
+    from cartkg.kg.build import build_graph
+    from cartkg.kg.export import RDF_FORMATS, write_rdf
+
+    if fmt not in RDF_FORMATS:
+        raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(RDF_FORMATS)}")
+    total = len(expand_sources(sources))
+    with Progress(
+        TextColumn("[bold]extracting[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=total < 2 or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("", total=total)
+        result = build_graph(sources, on_progress=lambda name: progress.update(task, advance=1, description=name))
+    for error in result.errors:
+        err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
+    summary = result.summary
+    if summary.documents == 0:
+        err.print("nothing was built: no readable document")
+        raise typer.Exit(code=1)
+    write_rdf(result.dataset, output, fmt)
+    table = Table(title=f"Built {output}", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("documents", str(summary.documents))
+    table.add_row("sentences", str(summary.sentences))
+    for etype, n in sorted(summary.mentions_by_type.items()):
+        table.add_row(f"mentions: {etype}", str(n))
+    table.add_row("entities", str(len(summary.entities)))
+    for predicate, n in sorted(summary.relations_by_predicate.items()):
+        table.add_row(f"relations: {predicate}", str(n))
+    table.add_row("triples", str(len({q[:3] for q in result.dataset.quads((None, None, None, None))})))
+    table.add_row("unreadable inputs", str(len(result.errors)))
+    out.print(table)
+    if result.errors:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def query(
+    name: Annotated[str, typer.Argument(help="A named query (see 'cartkg queries') or a .rq file.")],
+    graph: GraphOption,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", "-p", help="A parameter as NAME=VALUE; may repeat.")
+    ] = None,
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Run a named query (or a .rq file) on a built graph."""
+    from cartkg.kg.store import StoreError, load_graph
+    from cartkg.queries.library import QueryError, get_query, run_query
+
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"unknown format {fmt!r}; choose table, csv or json")
+    parameters = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise _fail(f"--param {item!r}: write it as NAME=VALUE")
+        parameters[key] = value
+    try:
+        named = get_query(name)
+        result = run_query(load_graph(graph, store=store), named, parameters)
+    except (QueryError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    if fmt == "csv":
+        sys.stdout.write(result.to_csv())
+    elif fmt == "json":
+        sys.stdout.write(result.to_json() + "\n")
+    else:
+        # An IRI column beside its label column adds little on screen: show the label.
+        shown = [v for v in result.variables if f"{v}Label" not in result.variables]
+        print_table(named.question or named.name, shown, result.records())
+
+
+def print_table(title: str, columns: list[str], records: list[dict]) -> None:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(*[_short(record.get(c)) for c in columns])
+    out.print(table)
+    out.print(f"{len(records)} row(s)")
+
+
+def _short(value: object) -> str:
+    """IRIs of the project's namespaces shown as CURIEs, for reading."""
+    if value is None:
+        return ""
+    text = str(value)
+    from cartkg.kg.iris import PREFIXES
+
+    for prefix, namespace in PREFIXES.items():
+        if text.startswith(str(namespace)):
+            return f"{prefix}:{text[len(str(namespace)):]}"
+    return text
+
+
+@app.command("queries")
+def list_named_queries() -> None:
+    """List the named queries, each with its question."""
+    from cartkg.queries.library import list_queries
+
+    table = Table(title="Named queries", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("question")
+    table.add_column("parameters")
+    for q in list_queries():
+        params = ", ".join(f"{p.name} ({p.kind})" for p in q.parameters)
+        table.add_row(q.name, q.question, params)
+    out.print(table)
+
+
+@app.command()
+def analyze(
+    graph: GraphOption,
+    top: Annotated[int, typer.Option(help="How many central entities to list.")] = 10,
+    entity: Annotated[
+        Optional[str], typer.Option("--entity", "-e", help="List the entities linked to this one (label or id).")
+    ] = None,
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Centrality, connected components and an entity's links, with networkx."""
+    from cartkg.kg import analyze as an
+    from cartkg.kg.store import StoreError, load_graph
+
+    try:
+        network = an.entity_graph(load_graph(graph, store=store))
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    rows = an.centrality(network, top=top)
+    print_table(
+        "Most central entities",
+        ["label", "type", "degree", "betweenness"],
+        [{"label": r.label, "type": r.type, "degree": r.degree, "betweenness": f"{r.betweenness:.3f}"} for r in rows],
+    )
+    parts = an.components(network)
+    out.print(f"\n{len(parts)} connected component(s) of linked entities; sizes: "
+              + ", ".join(str(len(c)) for c in parts))
+    for i, component in enumerate(parts[1:6], start=2):
+        out.print(f"  component {i}: " + ", ".join(component))
+    if entity:
+        try:
+            links = an.neighbours(network, entity)
+        except KeyError as exc:
+            raise _fail(str(exc.args[0])) from None
+        print_table(
+            f"Linked to {entity}",
+            ["predicate", "direction", "label", "weight"],
+            [vars(link) for link in links],
+        )
+
+
+@app.command()
+def stats(graph: GraphOption, store: StoreOption = "oxigraph") -> None:
+    """Counts of what a built graph holds."""
+    from cartkg.kg.analyze import graph_stats
+    from cartkg.kg.store import StoreError, load_graph
+
+    try:
+        figures = graph_stats(load_graph(graph, store=store, with_ontology=False))
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"Graph {graph}", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            for key, n in value.items():
+                table.add_row(f"{name}: {key}", str(n))
+        else:
+            table.add_row(name, str(value))
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
