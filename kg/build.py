@@ -121,7 +121,7 @@ def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: 
     """Add each extraction's named graph, and the descriptions of the entities they
     mention, to a dataset (a new in-memory one by default)."""
     if dataset is None:
-        dataset = Dataset()
+        dataset = Dataset(default_union=True)
     for prefix, namespace in iris.PREFIXES.items():
         dataset.bind(prefix, namespace)
     entities_graph = dataset.graph(iris.ENTITIES_GRAPH)

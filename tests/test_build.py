@@ -1,0 +1,70 @@
+"""Graph assembly: provenance, direct triples, named graphs."""
+
+from rdflib import RDF, URIRef
+
+from cartkg.kg import iris
+from cartkg.ontology.owl import CK
+
+
+def _int(graph, node, prop):
+    return int(graph.value(node, prop))
+
+
+def test_every_statement_has_evidence_that_slices_the_source(built, extractions):
+    texts = {e.document.id: e.document.text for e in extractions}
+    graph = built.dataset
+    statements = set(graph.subjects(RDF.type, CK.Statement))
+    assert len(statements) > 100
+    from rdflib.namespace import DCTERMS, PROV
+
+    for statement in statements:
+        sentence = graph.value(statement, PROV.wasDerivedFrom)
+        assert sentence is not None
+        doc = graph.value(sentence, CK.inDocument)
+        doc_id = str(graph.value(doc, DCTERMS.identifier))
+        begin, end = _int(graph, sentence, CK.beginOffset), _int(graph, sentence, CK.endOffset)
+        assert texts[doc_id][begin:end] == str(graph.value(sentence, CK.text))
+        assert graph.value(statement, CK.rule) is not None
+        assert graph.value(statement, CK.assertionStatus) is not None
+        for end_prop in (CK.subjectMention, CK.objectMention):
+            mention = graph.value(statement, end_prop)
+            mb, me = _int(graph, mention, CK.beginOffset), _int(graph, mention, CK.endOffset)
+            assert texts[doc_id][mb:me] == str(graph.value(mention, CK.text))
+
+
+def test_direct_triples_only_for_affirmed_statements(built):
+    graph = built.dataset
+    for statement in graph.subjects(RDF.type, CK.Statement):
+        s = graph.value(statement, RDF.subject)
+        p = graph.value(statement, RDF.predicate)
+        o = graph.value(statement, RDF.object)
+        supported = any(
+            graph.value(other, CK.assertionStatus) == CK.affirmed
+            for other in graph.subjects(RDF.subject, s)
+            if graph.value(other, RDF.predicate) == p and graph.value(other, RDF.object) == o
+        )
+        assert ((s, p, o) in graph) == supported
+
+
+def test_negated_finding_has_no_direct_triple(built):
+    graph = built.dataset
+    negated = [st for st in graph.subjects(CK.assertionStatus, CK.negated) if (st, RDF.type, CK.Statement) in graph]
+    assert negated, "the corpus states at least one negated finding"
+
+
+def test_each_document_has_its_own_named_graph(built):
+    names = {g.identifier for g in built.dataset.graphs()}
+    assert iris.document_graph("westhafen_review") in names
+    assert iris.document_graph("obecel_abstract") in names
+    assert iris.ENTITIES_GRAPH in names
+
+
+def test_entities_are_described_once_with_labels_and_xrefs(built):
+    entities = built.dataset.graph(iris.ENTITIES_GRAPH)
+    tisa = iris.entity("tisagenlecleucel")
+    assert (tisa, RDF.type, CK.CARTProduct) in entities
+    labels = {str(o) for o in entities.objects(tisa, URIRef("http://www.w3.org/2004/02/skos/core#altLabel"))}
+    assert {"Kymriah", "tisa-cel", "CTL019"} <= labels
+    assert URIRef("http://purl.obolibrary.org/obo/NCIT_C102758") in set(
+        entities.objects(tisa, URIRef("http://www.w3.org/2004/02/skos/core#exactMatch"))
+    )

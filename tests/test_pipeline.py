@@ -1,0 +1,132 @@
+"""The spaCy pipeline on the bundled corpus and on small texts written here."""
+
+import pytest
+
+from cartkg.extract.pipeline import Extractor
+from cartkg.extract.records import AssertionStatus, Document, Passage
+
+
+def _ids(extractions, *types):
+    return {m.entity_id for e in extractions for m in e.mentions if m.entity_type in types}
+
+
+def _extract(text: str):
+    return Extractor().extract(Document("t", "t.txt", text, (Passage("", 0, text),)))
+
+
+def test_products_found_in_the_corpus(extractions):
+    assert _ids(extractions, "CARTProduct") == {
+        "tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel",
+        "axicabtagene-ciloleucel", "ari-0001", "scri-car19", "hucart19", "cart22", "auto3",
+        "nci-cd19-28z-car", "nci-cd22-car", "nci-cd19-cd22-car",
+    }
+
+
+def test_antigens_found_in_the_corpus(extractions):
+    assert _ids(extractions, "Antigen") == {"cd19", "cd22"}
+
+
+def test_working_groups_found_in_the_corpus(extractions):
+    assert _ids(extractions, "WorkingGroup", "ExpertGroup", "Consortium") == {
+        "westhafen-intercontinental-group", "ibfm-sct-committee",
+        "cibmtr-pediatric-cancer-working-committee", "cog-cellular-therapy-committee",
+        "ebmt-pdwp", "ptctc",
+    }
+
+
+def test_toxicities_found_in_the_corpus(extractions):
+    assert _ids(extractions, "Toxicity") == {
+        "crs", "icans", "neurotoxicity", "iec-hs", "hlh", "icaht", "cytopenia",
+        "b-cell-aplasia", "hypogammaglobulinemia", "infection", "gvhd", "t-cell-malignancy",
+    }
+
+
+def test_product_antigen_pairs(extractions):
+    pairs = {
+        (r.subject, r.object)
+        for e in extractions
+        for r in e.relations
+        if r.predicate == "targets" and r.status is AssertionStatus.AFFIRMED
+    }
+    assert pairs == {
+        ("tisagenlecleucel", "cd19"), ("brexucabtagene-autoleucel", "cd19"),
+        ("obecabtagene-autoleucel", "cd19"), ("axicabtagene-ciloleucel", "cd19"),
+        ("ari-0001", "cd19"), ("scri-car19", "cd19"), ("hucart19", "cd19"),
+        ("nci-cd19-28z-car", "cd19"), ("cart22", "cd22"), ("nci-cd22-car", "cd22"),
+        ("auto3", "cd19"), ("auto3", "cd22"),
+        ("nci-cd19-cd22-car", "cd19"), ("nci-cd19-cd22-car", "cd22"),
+    }
+
+
+def test_westhafen_members_and_parents(extractions):
+    part_of = {(r.subject, r.object) for e in extractions for r in e.relations if r.predicate == "partOf"}
+    members = {s for s, o in part_of if o == "westhafen-intercontinental-group"}
+    assert members == {
+        "ibfm-sct-committee", "cibmtr-pediatric-cancer-working-committee",
+        "cog-cellular-therapy-committee", "ebmt-pdwp", "ptctc",
+    }
+    assert {
+        ("ibfm-sct-committee", "ibfm"),
+        ("cibmtr-pediatric-cancer-working-committee", "cibmtr"),
+        ("cog-cellular-therapy-committee", "cog"),
+        ("ebmt-pdwp", "ebmt"),
+    } <= part_of
+
+
+def test_mention_offsets_slice_the_text(extractions):
+    for e in extractions:
+        for m in e.mentions:
+            assert e.document.text[m.begin : m.end] == m.text
+        for s in e.sentences:
+            assert e.document.text[s.begin : s.end] == s.text
+
+
+def test_names_of_any_kind_resolve_to_one_entity():
+    found = _extract("Kymriah, tisa-cel and CTL019 are one product; KTE-X19 is Tecartus.")
+    assert [m.entity_id for m in found.mentions] == [
+        "tisagenlecleucel", "tisagenlecleucel", "tisagenlecleucel",
+        "brexucabtagene-autoleucel", "brexucabtagene-autoleucel",
+    ]
+
+
+def test_case_sensitive_abbreviations():
+    found = _extract("All patients were treated; no one had crs written in lower case.")
+    assert [m.entity_id for m in found.mentions] == []
+
+
+def test_nearest_product_takes_the_antigen():
+    found = _extract("Tisagenlecleucel targets CD19, whereas the CART22 product targets CD22.")
+    assert {(r.subject, r.object) for r in found.relations} == {("tisagenlecleucel", "cd19"), ("cart22", "cd22")}
+
+
+def test_negated_toxicity_is_not_affirmed():
+    found = _extract("No ICANS was observed with obecabtagene autoleucel in this small series.")
+    (relation,) = [r for r in found.relations if r.predicate == "hasAdverseEvent"]
+    assert relation.status is AssertionStatus.NEGATED
+    assert {m.entity_id: m.status for m in found.mentions}["icans"] is AssertionStatus.NEGATED
+
+
+def test_hedged_toxicity_is_hypothetical():
+    found = _extract("ICANS may occur after AUTO3.")
+    (relation,) = found.relations
+    assert relation.status is AssertionStatus.HYPOTHETICAL
+
+
+@pytest.mark.parametrize("text", ["Tocilizumab with or without corticosteroids is given for CRS."])
+def test_pseudo_trigger_does_not_negate(text):
+    found = _extract(text)
+    assert all(r.status is AssertionStatus.AFFIRMED for r in found.relations)
+    assert ("crs", "corticosteroids") in {(r.subject, r.object) for r in found.relations}
+
+
+def test_month_may_is_not_a_hedge():
+    found = _extract("In May 2017 tisagenlecleucel caused CRS in many patients.")
+    assert [r.status for r in found.relations] == [AssertionStatus.AFFIRMED]
+
+
+def test_name_nesting_gives_parent_and_target():
+    found = _extract("The CIBMTR Pediatric Cancer Working Committee met. The NCI CD22 CAR was infused.")
+    assert {(r.predicate, r.subject, r.object, r.evidence.rule) for r in found.relations} == {
+        ("partOf", "cibmtr-pediatric-cancer-working-committee", "cibmtr", "part_of_in_name"),
+        ("targets", "nci-cd22-car", "cd22", "targets_in_name"),
+    }
