@@ -127,6 +127,7 @@ class Extractor:
     def extract(self, document: Document) -> Extraction:
         return to_records(document, self.nlp.pipe(p.text for p in document.passages), self.context_rules)
 
-    def extract_many(self, documents: Iterable[Document], *, batch_size: int = 64) -> Iterator[Extraction]:
+    def extract_many(self, documents: Iterable[Document]) -> Iterator[Extraction]:
+        """Extract documents one after another, lazily."""
         for document in documents:
             yield self.extract(document)

@@ -164,16 +164,18 @@ def build_graph(
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
     extractor = extractor if extractor is not None else Extractor()
     summary = ExtractionSummary()
-    extractions: list[Extraction] = []
-    for item in read_sources(sources):
-        if isinstance(item, ReadError):
-            summary.errors.append(item)
-            name = item.source
-        else:
-            extraction = extractor.extract(item)
-            summary.add(extraction)
-            extractions.append(extraction)
-            name = item.source
-        if on_progress is not None:
-            on_progress(name)
-    return BuildResult(build_dataset(extractions, lexicon), summary)
+
+    def extracted() -> Iterator[Extraction]:
+        for item in read_sources(sources):
+            if isinstance(item, ReadError):
+                summary.errors.append(item)
+            else:
+                extraction = extractor.extract(item)
+                summary.add(extraction)
+                yield extraction
+            if on_progress is not None:
+                on_progress(item.source)
+
+    # Documents stream through: each is read, extracted and added before the next.
+    dataset = build_dataset(extracted(), lexicon)
+    return BuildResult(dataset, summary)
