@@ -81,8 +81,11 @@ def _matches(sent: Span, i: int, literal: Sequence[str]) -> bool:
         token = sent[i + offset]
         if token.lower_ != word:
             return False
-        # "May 2017" is a month, not a hedge: only lower-case or sentence-initial words count.
+        # "May 2017" is a month, not a hedge: only lower-case or sentence-initial words
+        # count, and a capitalised word followed by a number never does.
         if not (token.text.islower() or token.is_sent_start or not token.text.isalpha()):
+            return False
+        if token.text.istitle() and token.i + 1 < len(token.doc) and token.nbor().like_num:
             return False
     return True
 

@@ -119,8 +119,12 @@ def test_pseudo_trigger_does_not_negate(text):
     assert ("crs", "corticosteroids") in {(r.subject, r.object) for r in found.relations}
 
 
-def test_month_may_is_not_a_hedge():
-    found = _extract("In May 2017 tisagenlecleucel caused CRS in many patients.")
+@pytest.mark.parametrize("text", [
+    "In May 2017 tisagenlecleucel caused CRS in many patients.",
+    "May 2017 saw tisagenlecleucel cause CRS in many patients.",
+])
+def test_month_may_is_not_a_hedge(text):
+    found = _extract(text)
     assert [r.status for r in found.relations] == [AssertionStatus.AFFIRMED]
 
 
