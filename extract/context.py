@@ -64,6 +64,14 @@ class ContextRules:
     rules: tuple[ContextRule, ...]
     terminators: frozenset[str]
 
+    @functools.cached_property
+    def by_first_word(self) -> dict[str, tuple[ContextRule, ...]]:
+        """The rules by the first word of their trigger, longest trigger first."""
+        index: dict[str, list[ContextRule]] = {}
+        for rule in self.rules:
+            index.setdefault(rule.literal[0], []).append(rule)
+        return {w: tuple(sorted(rs, key=lambda r: -len(r.literal))) for w, rs in index.items()}
+
 
 @functools.cache
 def bundled_context_rules() -> ContextRules:
@@ -97,7 +105,7 @@ def scopes(sent: Span, rules: ContextRules) -> list[tuple[int, int, AssertionSta
     n = len(sent)
     consumed: set[int] = set()
     for i in range(n):
-        for rule in rules.rules:
+        for rule in rules.by_first_word.get(sent[i].lower_, ()):
             if i in consumed or not _matches(sent, i, rule.literal):
                 continue
             if rule.category == "pseudo":

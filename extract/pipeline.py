@@ -80,14 +80,14 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                         status=status,
                     )
                 )
-        for predicate, s_start, s_end, o_start, o_end, rule in doc._.cartkg_relations or ():
+        for predicate, s_start, s_end, s_id, o_start, o_end, o_id, rule in doc._.cartkg_relations or ():
             subject, obj = doc[s_start:s_end], doc[o_start:o_end]
             sentence = sentences[sentence_index[subject.sent.start]]
             relations.append(
                 Relation(
                     predicate=predicate,
-                    subject=_kb_id(doc, s_start, s_end),
-                    object=_kb_id(doc, o_start, o_end),
+                    subject=s_id,
+                    object=o_id,
                     evidence=Evidence(
                         doc_id=document.id,
                         sentence=sentence.index,
@@ -107,14 +107,6 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                 )
             )
     return Extraction(document, tuple(sentences), tuple(mentions), tuple(relations))
-
-
-def _kb_id(doc: Doc, start: int, end: int) -> str:
-    """The entity id of the lexicon span at exactly these token offsets."""
-    for span in doc.spans["cartkg_all"]:
-        if span.start == start and span.end == end:
-            return span.kb_id_
-    raise KeyError((start, end))
 
 
 class Extractor:

@@ -7,6 +7,7 @@ rest of a batch goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -155,5 +156,5 @@ def read_sources(sources: Iterable[str | Path]) -> Iterator[Document | ReadError
             count = seen.get(base, 0) + 1
             seen[base] = count
             if count > 1:
-                result = read_document(path, doc_id=f"{base}-{count}")
+                result = dataclasses.replace(result, id=f"{base}-{count}")
         yield result

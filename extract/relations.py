@@ -3,8 +3,9 @@
 Two kinds of rule, both data in ``relation_rules.json``:
 
 - trigger rules pair a subject and an object of the right types when a trigger word
-  stands between them (or just before the first, as "anti-" in "anti-CD19"), nothing
-  of the subject's type stands between them, and the gap is short. Lists of the same
+  stands between them (or just before the first, as "anti-" in "anti-CD19", or just
+  after the object, as in "is CD19-directed"), nothing of the subject's type stands
+  between them, and the gap is short. Lists of the same
   type ("CRS, ICANS and HLH") count as one unit, so every member pairs.
 - nested rules pair an entity with one named inside its own name ("NCI CD22 CAR"
   contains CD22; "CIBMTR Pediatric Cancer Working Committee" contains CIBMTR).
@@ -130,9 +131,10 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
                 continue
             if gap_end - gap_start > rule.max_gap:
                 continue
+            # Another subject in between, even another mention of the same entity,
+            # is nearer and takes the relation instead.
             blocked = any(
-                e.label_ in rule.subject and e.kb_id_ != s.kb_id_ and e.start >= gap_start and e.end <= gap_end
-                for e in ents
+                e.label_ in rule.subject and e.start >= gap_start and e.end <= gap_end for e in ents
             )
             if blocked:
                 continue
@@ -163,10 +165,12 @@ def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[
                 yield RelationMatch(rule.predicate, s, inner, rule.name)
 
 
-def sentence_relations(sent: Span, rules: RuleSet, spans_key: str = "cartkg_all") -> list[RelationMatch]:
-    """Every relation the rules find in one sentence, once per (predicate, mentions)."""
+def sentence_relations(sent: Span, rules: RuleSet, all_spans: Sequence[Span] = ()) -> list[RelationMatch]:
+    """Every relation the rules find in one sentence, once per (predicate, mentions).
+
+    ``all_spans`` are the sentence's lexicon matches, nested ones included.
+    """
     ents = list(sent.ents)
-    all_spans = [s for s in sent.doc.spans.get(spans_key, []) if s.start >= sent.start and s.end <= sent.end]
     found: dict[tuple, RelationMatch] = {}
     for rule in rules.rules:
         pairs = _nested_pairs(rule, ents, all_spans) if rule.nested else _trigger_pairs(rule, ents, rules.coordinators)
@@ -177,9 +181,9 @@ def sentence_relations(sent: Span, rules: RuleSet, spans_key: str = "cartkg_all"
 
 
 class RelationExtractor:
-    """Stores relations on ``doc._.cartkg_relations`` as
-    ``(predicate, subject start, subject end, object start, object end, rule)``
-    token offsets, which survive ``nlp.pipe(n_process=...)``."""
+    """Stores relations on ``doc._.cartkg_relations`` as plain tuples
+    ``(predicate, subject start, subject end, subject id, object start, object end,
+    object id, rule)`` (token offsets), which survive ``nlp.pipe(n_process=...)``."""
 
     def __init__(self, nlp: Language, name: str = "cartkg_relations", *, spans_key: str = "cartkg_all"):
         self.name = name
@@ -187,10 +191,14 @@ class RelationExtractor:
         self.rules = bundled_rules()
 
     def __call__(self, doc: Doc) -> Doc:
+        by_sentence: dict[int, list[Span]] = {}
+        for span in doc.spans.get(self.spans_key, []):
+            by_sentence.setdefault(span.sent.start, []).append(span)
         found = []
         for sent in doc.sents:
-            for m in sentence_relations(sent, self.rules, self.spans_key):
-                found.append((m.predicate, m.subject.start, m.subject.end, m.object.start, m.object.end, m.rule))
+            for m in sentence_relations(sent, self.rules, by_sentence.get(sent.start, [])):
+                found.append((m.predicate, m.subject.start, m.subject.end, m.subject.kb_id_,
+                              m.object.start, m.object.end, m.object.kb_id_, m.rule))
         doc._.cartkg_relations = found
         return doc
 

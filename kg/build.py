@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import RDF, RDFS, Dataset, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
 from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
@@ -29,7 +29,7 @@ from cartkg.ontology.owl import CK
 
 from . import iris
 
-OBOINOWL = Namespace("http://www.geneontology.org/formats/oboInOwl#")
+OBOINOWL = iris.PREFIXES["oboInOwl"]
 Triple = tuple[URIRef, URIRef, URIRef | Literal]
 
 

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import curies
@@ -88,7 +89,7 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split("|") if part.strip())
 
 
-def _rows(path: Path | resources.abc.Traversable, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(path: Path | Traversable, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = [c for c in required if c not in (reader.fieldnames or ())]
@@ -164,12 +165,12 @@ class Lexicon:
         return cls(entities, converter)
 
 
-def _load_prefixes(path) -> curies.Converter:
+def _load_prefixes(path: Path | Traversable) -> curies.Converter:
     prefix_map = {row["prefix"]: row["uri_prefix"] for _, row in _rows(path, ("prefix", "uri_prefix"))}
     return curies.Converter.from_prefix_map(prefix_map)
 
 
-def _load_xrefs(path, converter: curies.Converter) -> dict[str, list[Xref]]:
+def _load_xrefs(path: Path | Traversable, converter: curies.Converter) -> dict[str, list[Xref]]:
     xrefs: dict[str, list[Xref]] = {}
     for line, row in _rows(path, XREF_COLUMNS):
         curie = row["curie"]

@@ -46,10 +46,18 @@ def test_direct_triples_only_for_affirmed_statements(built):
         assert ((s, p, o) in graph) == supported
 
 
-def test_negated_finding_has_no_direct_triple(built):
-    graph = built.dataset
-    negated = [st for st in graph.subjects(CK.assertionStatus, CK.negated) if (st, RDF.type, CK.Statement) in graph]
-    assert negated, "the corpus states at least one negated finding"
+def test_negated_finding_has_a_statement_but_no_direct_triple(tmp_path):
+    from cartkg.kg.build import build_graph
+
+    source = tmp_path / "series.md"
+    source.write_text("No ICANS was observed with obecabtagene autoleucel.\n\n"
+                      "Obecabtagene autoleucel targets CD19.\n", encoding="utf-8")
+    graph = build_graph([source]).dataset
+    obe, icans = iris.entity("obecabtagene-autoleucel"), iris.entity("icans")
+    (statement,) = graph.subjects(RDF.object, icans)
+    assert graph.value(statement, CK.assertionStatus) == CK.negated
+    assert (obe, CK.hasAdverseEvent, icans) not in graph
+    assert (obe, CK.targets, iris.entity("cd19")) in graph
 
 
 def test_each_document_has_its_own_named_graph(built):

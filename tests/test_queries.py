@@ -54,14 +54,20 @@ def test_toxicities_by_product_with_evidence(graph):
         assert text.endswith((".", "?", "!"))
 
 
-def test_negated_finding_is_not_a_plain_toxicity(graph):
+def test_negated_finding_is_for_review_not_a_plain_toxicity(tmp_path):
+    from cartkg.kg.build import build_graph
+    from cartkg.kg.export import write_rdf
+
+    source = tmp_path / "series.md"
+    source.write_text("No ICANS was observed with obecabtagene autoleucel, "
+                      "but CRS occurred with obecabtagene autoleucel in 2 patients.\n", encoding="utf-8")
+    graph = load_graph(write_rdf(build_graph([source]).dataset, tmp_path / "g.nq", "nq"))
     plain = run_query(graph, "toxicities-by-product")
-    review = run_query(graph, "findings-for-review")
-    negated = {(s, o) for st, s, o in zip(review.values("status"), review.values("subjectLabel"),
-                                          review.values("objectLabel")) if st == "negated"}
-    assert negated
-    for record in plain.records():
-        assert record["toxicityLabel"] != "graft-versus-host disease"
+    assert set(plain.values("toxicityLabel")) == {"cytokine release syndrome"}
+    review = run_query(graph, "findings-for-review").records()
+    assert [(r["status"], r["objectLabel"]) for r in review] == [
+        ("negated", "immune effector cell-associated neurotoxicity syndrome")
+    ]
 
 
 def test_group_members(graph):
@@ -107,9 +113,19 @@ def test_documents_mentioning_by_synonym(graph):
     assert {"westhafen_review", "obecel_abstract"} <= set(result.values("document"))
 
 
-def test_co_mentions(graph):
+def test_co_mentions(graph, extractions):
     result = run_query(graph, "co-mentions")
-    assert all(int(n) >= 2 for n in result.values("sentences"))
+    counts = {(a, b): int(n) for a, b, n in zip(result.values("aLabel"), result.values("bLabel"),
+                                                 result.values("sentences"))}
+    # The same count, taken from the records rather than the graph.
+    expected = sum(
+        1
+        for e in extractions
+        for s in e.sentences
+        if {"cd19", "tisagenlecleucel"} <= {m.entity_id for m in e.mentions if m.sentence == s.index}
+    )
+    assert expected >= 2
+    assert counts[("CD19", "tisagenlecleucel")] == expected
 
 
 def test_parameter_values_cannot_inject(graph):
