@@ -1,8 +1,10 @@
 """Entity recognition from the lexicon: a spaCy component over phrase matchers.
 
 Names without lower-case letters (CD19, CRS, B-ALL, KTE-X19) match case-sensitively;
-all other names match in any case. Overlapping matches resolve to the longest span in
-``doc.ents``; every match, nested ones included, is kept in ``doc.spans[spans_key]``,
+all other names match in any case (one rule, :func:`cartkg.ontology.lexicon.name_key`).
+A name that several entities share is emitted only for the entity the lexicon's
+recorded ambiguity resolves it to, or not at all. Overlapping matches resolve to the
+longest span in ``doc.ents``; every match, nested ones included, is kept in ``doc.spans[spans_key]``,
 which the relation rules read ("NCI CD22 CAR" contains the antigen CD22).
 """
 
@@ -18,25 +20,19 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from cartkg.ontology.lexicon import Lexicon
+from cartkg.ontology.lexicon import Lexicon, is_case_sensitive
 
 PATTERNS_FILE = "patterns.jsonl"
 
 
-def is_case_sensitive(name: str) -> bool:
-    """Whether a name must match in its own case: it has no lower-case letter.
-
-    >>> is_case_sensitive("CRS"), is_case_sensitive("tisa-cel")
-    (True, False)
-    """
-    return not any(ch.islower() for ch in name)
-
-
 def lexicon_patterns(lexicon: Lexicon) -> list[dict[str, str]]:
-    """Phrase patterns for every name of every entity, in a stable order."""
+    """Phrase patterns for every name of every entity, in a stable order; a shared
+    name only for the entity its recorded ambiguity resolves to."""
     patterns = []
     for entity in sorted(lexicon, key=lambda e: e.id):
         for name in entity.names:
+            if not lexicon.resolves(entity.id, name):
+                continue
             patterns.append(
                 {
                     "id": entity.id,

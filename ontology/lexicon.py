@@ -5,12 +5,19 @@ labels and the cross-references are all generated from it. The data are TSV file
 ``ontology/lexicon/``: one file per entity type (the file's name gives the type unless
 a ``type`` column says otherwise), ``xrefs.tsv`` with one checked cross-reference per
 row and the source it was checked in, and ``prefixes.tsv`` for the CURIE prefixes.
+
+Two more files hold what is not an entity: ``approvals.tsv``, one regulatory approval
+per row (product, agency, date, ages, indication, source), and ``ambiguities.tsv``,
+every name that two or more entities share, with the entity a bare mention of it
+means in this field's texts. A shared name that is not recorded there is an error.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -41,12 +48,33 @@ ENTITY_TYPES = frozenset(ENTITY_FILES.values()) | {
 
 REQUIRED_COLUMNS = ("id", "label", "synonyms", "definition")
 XREF_COLUMNS = ("entity", "curie", "mapping", "label_at_source", "source")
+APPROVAL_COLUMNS = ("id", "product", "agency", "date", "min_age", "max_age", "indication", "source")
+AMBIGUITY_COLUMNS = ("name", "entities", "resolve_to", "note")
 #: SKOS mapping predicates a cross-reference may carry.
 MAPPINGS = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
 
 
 class LexiconError(ValueError):
     """A lexicon file that breaks the format; the message names file and line."""
+
+
+def is_case_sensitive(name: str) -> bool:
+    """Whether a name must match in its own case: it has no lower-case letter.
+
+    >>> is_case_sensitive("CRS"), is_case_sensitive("tisa-cel")
+    (True, False)
+    """
+    return not any(ch.islower() for ch in name)
+
+
+def name_key(name: str) -> str:
+    """The form under which a name matches text: as written when it is case-sensitive
+    (an abbreviation such as ``CRS``), lower-cased otherwise.
+
+    >>> name_key("HSCT"), name_key("Tisa-cel")
+    ('HSCT', 'tisa-cel')
+    """
+    return name if is_case_sensitive(name) else name.lower()
 
 
 @dataclass(frozen=True)
@@ -85,6 +113,38 @@ class Entity:
         return self.attributes.get(name, ())
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A regulatory approval of a product (or drug) by an agency: when, for which ages,
+    for what, and where that was read. ``date`` is ISO, as precise as the source:
+    ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; ages are whole years, ``None`` when the
+    approval sets no bound."""
+
+    id: str
+    product: str
+    agency: str
+    date: str
+    min_age: int | None
+    max_age: int | None
+    indication: str
+    source: str
+
+    @property
+    def year(self) -> int:
+        return int(self.date[:4])
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """A name carried by several entities, and the entity a bare mention of it means
+    in this field's texts (``resolve_to``), or ``None`` when it is not to be tagged."""
+
+    name: str
+    entities: tuple[str, ...]
+    resolve_to: str | None
+    note: str = ""
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split("|") if part.strip())
 
@@ -102,11 +162,21 @@ def _rows(path: Path | Traversable, required: tuple[str, ...]) -> Iterator[tuple
 
 
 class Lexicon:
-    """The entities, by id, with the CURIE converter for their cross-references."""
+    """The entities, by id, with the CURIE converter for their cross-references, the
+    regulatory approvals (by id) and the recorded ambiguities (by :func:`name_key`)."""
 
-    def __init__(self, entities: Mapping[str, Entity], converter: curies.Converter):
+    def __init__(
+        self,
+        entities: Mapping[str, Entity],
+        converter: curies.Converter,
+        *,
+        approvals: tuple[Approval, ...] = (),
+        ambiguities: Mapping[str, Ambiguity] | None = None,
+    ):
         self.entities = dict(entities)
         self.converter = converter
+        self.approvals = tuple(sorted(approvals, key=lambda a: a.id))
+        self.ambiguities = dict(ambiguities or {})
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -127,6 +197,12 @@ class Lexicon:
     def expand(self, curie: str) -> str:
         """The full IRI of a CURIE, through the bundled prefix map."""
         return self.converter.expand(curie, strict=True)
+
+    def resolves(self, entity_id: str, name: str) -> bool:
+        """Whether a mention of ``name`` may be tagged as ``entity_id``: always for a
+        name no other entity carries, only for the recorded choice for a shared one."""
+        ambiguity = self.ambiguities.get(name_key(name))
+        return ambiguity is None or ambiguity.resolve_to == entity_id
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> Lexicon:
@@ -162,7 +238,9 @@ class Lexicon:
         if xrefs:
             raise LexiconError(f"xrefs.tsv: cross-references for unknown entities {sorted(xrefs)}")
         _check_references(entities)
-        return cls(entities, converter)
+        approvals = _load_approvals(root / "approvals.tsv", entities)
+        ambiguities = _load_ambiguities(root / "ambiguities.tsv", entities)
+        return cls(entities, converter, approvals=approvals, ambiguities=ambiguities)
 
 
 def _load_prefixes(path: Path | Traversable) -> curies.Converter:
@@ -182,6 +260,112 @@ def _load_xrefs(path: Path | Traversable, converter: curies.Converter) -> dict[s
             raise LexiconError(f"xrefs.tsv:{line}: {curie} has no source for its check")
         xrefs.setdefault(row["entity"], []).append(Xref(curie, row["mapping"], row["label_at_source"], row["source"]))
     return {k: sorted(v, key=lambda x: x.curie) for k, v in xrefs.items()}
+
+
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _check_date(value: str, where: str) -> str:
+    """An ISO date as precise as known: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``."""
+    if not _DATE.fullmatch(value):
+        raise LexiconError(f"{where}: date {value!r} is not YYYY-MM-DD, YYYY-MM or YYYY")
+    year, month, day = (value.split("-") + ["01", "01"])[:3]
+    try:
+        datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        raise LexiconError(f"{where}: date {value!r} does not exist") from None
+    return value
+
+
+def _age(value: str, where: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise LexiconError(f"{where}: age {value!r} is not a whole number of years")
+    return int(value)
+
+
+def _load_approvals(path: Path | Traversable, entities: Mapping[str, Entity]) -> tuple[Approval, ...]:
+    """The approvals file, checked against the entities (none when the file is absent)."""
+    if not path.is_file():
+        return ()
+    approvals: dict[str, Approval] = {}
+    for line, row in _rows(path, APPROVAL_COLUMNS):
+        where = f"{path.name}:{line}"
+        approval_id = row["id"]
+        if not approval_id or approval_id in approvals:
+            raise LexiconError(f"{where}: empty or duplicate id {approval_id!r}")
+        if row["product"] not in entities:
+            raise LexiconError(f"{where}: unknown product {row['product']!r}")
+        agency = entities.get(row["agency"])
+        if agency is None:
+            raise LexiconError(f"{where}: unknown agency {row['agency']!r}")
+        if agency.type != "RegulatoryAgency":
+            raise LexiconError(f"{where}: agency {agency.id!r} is a {agency.type}, not a RegulatoryAgency")
+        min_age, max_age = _age(row["min_age"], where), _age(row["max_age"], where)
+        if min_age is not None and max_age is not None and min_age > max_age:
+            raise LexiconError(f"{where}: min_age {min_age} is above max_age {max_age}")
+        if not row["indication"]:
+            raise LexiconError(f"{where}: empty indication")
+        if not row["source"]:
+            raise LexiconError(f"{where}: approval {approval_id} has no source")
+        approvals[approval_id] = Approval(
+            id=approval_id,
+            product=row["product"],
+            agency=agency.id,
+            date=_check_date(row["date"], where),
+            min_age=min_age,
+            max_age=max_age,
+            indication=row["indication"],
+            source=row["source"],
+        )
+    return tuple(approvals[k] for k in sorted(approvals))
+
+
+def _name_owners(entities: Mapping[str, Entity]) -> dict[str, set[str]]:
+    """Every name key, with the ids of the entities that carry it."""
+    owners: dict[str, set[str]] = {}
+    for entity in entities.values():
+        for name in entity.names:
+            owners.setdefault(name_key(name), set()).add(entity.id)
+    return owners
+
+
+def _load_ambiguities(path: Path | Traversable, entities: Mapping[str, Entity]) -> dict[str, Ambiguity]:
+    """The recorded shared names, checked against the names the entities really
+    carry; a name shared by several entities and not recorded is an error."""
+    owners = _name_owners(entities)
+    ambiguities: dict[str, Ambiguity] = {}
+    rows = _rows(path, AMBIGUITY_COLUMNS) if path.is_file() else iter(())
+    for line, row in rows:
+        where = f"{path.name}:{line}"
+        name, key = row["name"], name_key(row["name"])
+        if not name or key in ambiguities:
+            raise LexiconError(f"{where}: empty or duplicate name {name!r}")
+        listed = _split(row["entities"])
+        if len(set(listed)) < 2:
+            raise LexiconError(f"{where}: {name!r} lists fewer than two entities")
+        unknown = [e for e in listed if e not in entities]
+        if unknown:
+            raise LexiconError(f"{where}: {name!r} lists unknown entities {unknown}")
+        carriers = owners.get(key, set())
+        if not set(listed) <= carriers:
+            raise LexiconError(
+                f"{where}: {name!r} is not a name of {sorted(set(listed) - carriers)}"
+            )
+        if carriers != set(listed):
+            raise LexiconError(
+                f"{where}: {name!r} is also a name of {sorted(carriers - set(listed))}; list every entity that carries it"
+            )
+        resolve_to = row["resolve_to"] or None
+        if resolve_to is not None and resolve_to not in listed:
+            raise LexiconError(f"{where}: resolve_to {resolve_to!r} is not among the entities of {name!r}")
+        ambiguities[key] = Ambiguity(name, tuple(listed), resolve_to, row["note"])
+    clashes = {k: ids for k, ids in owners.items() if len(ids) > 1 and k not in ambiguities}
+    if clashes:
+        listing = "; ".join(f"{k!r}: {', '.join(sorted(ids))}" for k, ids in sorted(clashes.items()))
+        raise LexiconError(f"{path.name}: names shared by several entities and not recorded: {listing}")
+    return ambiguities
 
 
 #: Attributes whose values are ids of other entities.

@@ -38,6 +38,7 @@ def test_toxicities_found_in_the_corpus(extractions):
     assert _ids(extractions, "Toxicity") == {
         "crs", "icans", "neurotoxicity", "iec-hs", "hlh", "icaht", "cytopenia",
         "b-cell-aplasia", "hypogammaglobulinemia", "infection", "gvhd", "t-cell-malignancy",
+        "seizure", "cerebral-edema", "neutropenia",
     }
 
 
