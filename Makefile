@@ -32,6 +32,7 @@ demo: $(STAMP)
 	  esac || exit 1; \
 	done
 	$(BIN)/cartkg analyze --graph $(GRAPH) --entity "obecabtagene autoleucel"
+	$(BIN)/cartkg validate --graph $(GRAPH)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

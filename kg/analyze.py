@@ -36,11 +36,14 @@ COUNTS = {
     "documents": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ck:Document }",
     "sentences": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ck:Sentence }",
     "mentions": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ck:Mention }",
-    "entities": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x ck:entityType ?t }",
+    "entities": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?m ck:denotes ?x }",
+    "lexicon entities": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x ck:entityType ?t }",
     "statements": "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ck:Statement }",
 }
 GROUPED = {
-    "entities by type": "SELECT ?k (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x ck:entityType ?k } GROUP BY ?k",
+    "entities by type": (
+        "SELECT ?k (COUNT(DISTINCT ?x) AS ?n) WHERE { ?m ck:denotes ?x . ?x ck:entityType ?k } GROUP BY ?k"
+    ),
     "statements by relation": (
         "SELECT ?k (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ck:Statement ; "
         "<http://www.w3.org/1999/02/22-rdf-syntax-ns#predicate> ?p . "

@@ -1,15 +1,19 @@
 """Records in, RDF out: graph assembly with provenance down to the sentence.
 
 Pure functions from :mod:`cartkg.extract.records` and the lexicon to triples. Each
-document's statements go into a named graph of their own; the entities' descriptions
-(labels, synonyms, cross-references, from the lexicon) into one shared graph, so an
-entity is described once however many documents mention it.
+document's statements go into a named graph of their own. The lexicon goes into one
+shared graph, ``ckg:entities``: every entity's labels, synonyms and cross-references,
+and the curated facts of the field (a product's targets, costimulatory domain, vector
+and developer; the body a committee belongs to; the product a trial evaluates; the
+regulatory approvals), so an entity is described once and the graph is complete
+enough for the reasoner and the SHACL shapes whatever the documents say.
 
 A relation is kept twice: as an evidence-bearing ``ck:Statement`` (reified, with the
 sentence, offsets, rule and assertion status) and, when the sentence affirms it, as a
 direct triple such as ``cke:tisagenlecleucel ck:targets cke:cd19``. Negated and
 hedged findings stay queryable through their statements but never become direct
-triples.
+triples. A direct triple with no statement behind it comes from the lexicon, and
+lives in the entities graph.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
 from cartkg.extract.readers import read_sources
 from cartkg.extract.records import AssertionStatus, Extraction, ExtractionSummary, ReadError
-from cartkg.ontology.lexicon import Entity, Lexicon, bundled_lexicon
+from cartkg.ontology.lexicon import Approval, Entity, Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK
 
 from . import iris
@@ -37,8 +41,23 @@ def _int(value: int) -> Literal:
     return Literal(value, datatype=XSD.integer)
 
 
+#: Lexicon attributes written as curated facts: predicate, and whether the values are
+#: entity ids (``True``) or plain text.
+ATTRIBUTE_PREDICATES: dict[str, tuple[URIRef, bool]] = {
+    "targets": (CK.targets, True),
+    "developer": (CK.developedBy, True),
+    "part_of": (CK.partOf, True),
+    "evaluates": (CK.evaluates, True),
+    "costimulation": (CK.costimulatoryDomain, False),
+    "vector": (CK.vectorType, False),
+    "gene_symbol": (CK.geneSymbol, False),
+    "source": (DCTERMS.source, False),
+}
+
+
 def entity_triples(entity: Entity, lexicon: Lexicon) -> Iterator[Triple]:
-    """An entity's description: type, labels, definition and cross-references."""
+    """An entity's description: type, labels, definition, cross-references and the
+    curated facts of its lexicon row."""
     node = iris.entity(entity.id)
     yield node, RDF.type, CK[entity.type]
     yield node, RDFS.label, Literal(entity.label)
@@ -51,6 +70,47 @@ def entity_triples(entity: Entity, lexicon: Lexicon) -> Iterator[Triple]:
     for xref in entity.xrefs:
         yield node, OBOINOWL.hasDbXref, Literal(xref.curie)
         yield node, SKOS[xref.mapping], URIRef(lexicon.expand(xref.curie))
+    for name, values in entity.attributes.items():
+        if name not in ATTRIBUTE_PREDICATES:
+            raise KeyError(f"{entity.id}: lexicon attribute {name!r} has no predicate")
+        predicate, is_reference = ATTRIBUTE_PREDICATES[name]
+        for value in values:
+            yield node, predicate, iris.entity(value) if is_reference else Literal(value)
+
+
+def _date(value: str) -> Literal:
+    """A date as precise as the source gave it: xsd:date, xsd:gYearMonth or xsd:gYear."""
+    datatype = {10: XSD.date, 7: XSD.gYearMonth, 4: XSD.gYear}[len(value)]
+    return Literal(value, datatype=datatype)
+
+
+def approval_triples(approval: Approval) -> Iterator[Triple]:
+    """A regulatory approval: product, agency, date, ages and indication, and the
+    direct ``ck:approvedBy`` fact it implies."""
+    node = iris.approval(approval.id)
+    product, agency = iris.entity(approval.product), iris.entity(approval.agency)
+    yield node, RDF.type, CK.RegulatoryApproval
+    yield node, RDFS.label, Literal(f"{approval.product} / {approval.agency} / {approval.date}")
+    yield node, CK.approvalOf, product
+    yield node, CK.grantedBy, agency
+    yield node, CK.approvalDate, _date(approval.date)
+    yield node, CK.approvalYear, _int(approval.year)
+    if approval.min_age is not None:
+        yield node, CK.minimumAge, _int(approval.min_age)
+    if approval.max_age is not None:
+        yield node, CK.maximumAge, _int(approval.max_age)
+    if approval.indication:
+        yield node, CK.indication, Literal(approval.indication)
+    yield node, DCTERMS.source, Literal(approval.source)
+    yield product, CK.approvedBy, agency
+
+
+def vocabulary_triples(lexicon: Lexicon) -> Iterator[Triple]:
+    """The whole lexicon as triples: every entity, then every approval, in id order."""
+    for entity in sorted(lexicon, key=lambda e: e.id):
+        yield from entity_triples(entity, lexicon)
+    for approval in lexicon.approvals:
+        yield from approval_triples(approval)
 
 
 def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: str,
@@ -118,22 +178,17 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
 
 
 def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: Dataset | None = None) -> Dataset:
-    """Add each extraction's named graph, and the descriptions of the entities they
-    mention, to a dataset (a new in-memory one by default)."""
+    """Add the lexicon's graph and each extraction's named graph to a dataset (a new
+    in-memory one by default)."""
     if dataset is None:
         dataset = Dataset(default_union=True)
     for prefix, namespace in iris.PREFIXES.items():
         dataset.bind(prefix, namespace)
     entities_graph = dataset.graph(iris.ENTITIES_GRAPH)
-    described: set[str] = set()
+    entities_graph.addN((s, p, o, entities_graph) for s, p, o in vocabulary_triples(lexicon))
     for extraction in extractions:
         graph = dataset.graph(iris.document_graph(extraction.document.id))
         graph.addN((s, p, o, graph) for s, p, o in document_triples(extraction))
-        used = {m.entity_id for m in extraction.mentions}
-        used.update(e for r in extraction.relations for e in (r.subject, r.object))
-        for entity_id in sorted(used - described):
-            entities_graph.addN((s, p, o, entities_graph) for s, p, o in entity_triples(lexicon[entity_id], lexicon))
-            described.add(entity_id)
     return dataset
 
 

@@ -240,6 +240,62 @@ def stats(graph: GraphOption, store: StoreOption = "oxigraph") -> None:
     out.print(table)
 
 
+@app.command()
+def validate(
+    graph: GraphOption,
+    reasoner: Annotated[bool, typer.Option("--reasoner/--no-reasoner", help="Run HermiT through owlready2.")] = True,
+    shapes: Annotated[bool, typer.Option("--shapes/--no-shapes", help="Check the SHACL shapes with pySHACL.")] = True,
+    java: Annotated[
+        Optional[str], typer.Option("--java", help="Java executable for HermiT (default: java on the PATH).")
+    ] = None,
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Check a built graph: consistency and inferred types (HermiT), completeness (SHACL).
+
+    Exits 1 when the graph is inconsistent or breaks a shape, 2 when it cannot be checked.
+    """
+    from cartkg.kg.store import StoreError, load_graph
+    from cartkg.ontology.reasoner import ReasonerUnavailable, find_java, reason
+    from cartkg.ontology.shapes import validate_shapes
+
+    try:
+        if reasoner:
+            find_java(java)
+        quads = list(load_graph(graph, store=store, with_ontology=False).quads())
+    except (StoreError, ReasonerUnavailable) as exc:
+        raise _fail(str(exc)) from None
+    failed = False
+    if reasoner:
+        try:
+            report = reason(quads, java=java)
+        except ReasonerUnavailable as exc:
+            raise _fail(str(exc)) from None
+        if report.consistent:
+            out.print(f"reasoner (HermiT): consistent; {report.individuals} individuals, "
+                      f"{len(report.inferred)} with inferred types")
+            print_table("Inferred types", ["individual", "label", "classes"],
+                        [{"individual": i.individual, "label": i.label, "classes": ", ".join(i.classes)}
+                         for i in report.inferred])
+        else:
+            failed = True
+            out.print(f"reasoner (HermiT): [red]inconsistent[/red]; {len(report.clashes)} individual(s) "
+                      "in disjoint classes")
+            for clash in report.clashes:
+                out.print(f"  {_short(clash.individual)} ({clash.label}) is {' and '.join(clash.classes)}: "
+                          + "; ".join(clash.reasons), soft_wrap=True)
+    if shapes:
+        result = validate_shapes(quads)
+        if result.conforms:
+            out.print("shapes (pySHACL): the graph conforms")
+        else:
+            failed = True
+            out.print(f"shapes (pySHACL): [red]{len(result.violations)} violation(s)[/red]")
+            print_table("SHACL violations", ["focus", "path", "value", "message"],
+                        [vars(v) for v in result.violations])
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()
 

@@ -15,6 +15,7 @@ BASE = "https://w3id.org/cartkg/"
 ENTITY = Namespace(BASE + "entity/")
 DOC = Namespace(BASE + "doc/")
 STATEMENT = Namespace(BASE + "statement/")
+APPROVAL = Namespace(BASE + "approval/")
 GRAPH = Namespace(BASE + "graph/")
 
 #: Prefixes bound in every serialisation.
@@ -33,6 +34,10 @@ PREFIXES = {
 
 def entity(entity_id: str) -> URIRef:
     return ENTITY[quote(entity_id, safe="-_.")]
+
+
+def approval(approval_id: str) -> URIRef:
+    return APPROVAL[quote(approval_id, safe="-_.")]
 
 
 def document(doc_id: str) -> URIRef:

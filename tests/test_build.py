@@ -1,9 +1,12 @@
 """Graph assembly: provenance, direct triples, named graphs."""
 
-from rdflib import RDF, URIRef
+from rdflib import RDF, Literal, URIRef
 
 from cartkg.kg import iris
+from cartkg.ontology.lexicon import bundled_lexicon
 from cartkg.ontology.owl import CK
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 def _int(graph, node, prop):
@@ -76,3 +79,32 @@ def test_entities_are_described_once_with_labels_and_xrefs(built):
     assert URIRef("http://purl.obolibrary.org/obo/NCIT_C102758") in set(
         entities.objects(tisa, URIRef("http://www.w3.org/2004/02/skos/core#exactMatch"))
     )
+
+
+def test_whole_lexicon_and_its_curated_facts_are_in_the_entities_graph(built):
+    entities = built.dataset.graph(iris.ENTITIES_GRAPH)
+    lexicon = bundled_lexicon()
+    typed = set(entities.subjects(CK.entityType, None))
+    assert typed == {iris.entity(e.id) for e in lexicon}
+    tisa = iris.entity("tisagenlecleucel")
+    assert (tisa, CK.targets, iris.entity("cd19")) in entities
+    assert (tisa, CK.costimulatoryDomain, Literal("4-1BB")) in entities
+    assert (tisa, CK.developedBy, iris.entity("novartis")) in entities
+    assert (iris.entity("eliana"), CK.evaluates, tisa) in entities
+    assert (iris.entity("ibfm-sct-committee"), CK.partOf, iris.entity("ibfm")) in entities
+
+
+def test_approvals_carry_agency_date_and_ages(built):
+    entities = built.dataset.graph(iris.ENTITIES_GRAPH)
+    lexicon = bundled_lexicon()
+    assert lexicon.approvals
+    for approval in lexicon.approvals:
+        node = iris.approval(approval.id)
+        assert (node, CK.approvalOf, iris.entity(approval.product)) in entities
+        assert (node, CK.grantedBy, iris.entity(approval.agency)) in entities
+        assert entities.value(node, CK.approvalYear).toPython() == approval.year
+        assert (iris.entity(approval.product), CK.approvedBy, iris.entity(approval.agency)) in entities
+    kymriah_fda = [a for a in lexicon.approvals if a.product == "tisagenlecleucel" and a.agency == "fda"]
+    assert kymriah_fda and kymriah_fda[0].date == "2017-08-30" and kymriah_fda[0].max_age == 25
+    node = iris.approval(kymriah_fda[0].id)
+    assert entities.value(node, CK.approvalDate) == Literal("2017-08-30", datatype=URIRef(XSD + "date"))

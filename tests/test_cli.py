@@ -96,3 +96,32 @@ def test_build_is_byte_identical_across_runs(corpus_dir, tmp_path, fmt):
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) > 10_000
+
+
+def test_validate_reports_consistency_inferences_and_shapes(graph_file):
+    result = runner.invoke(app, ["validate", "-g", str(graph_file)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stdout
+    assert "reasoner (HermiT): consistent" in result.stdout
+    assert "CD19DirectedProduct" in result.stdout
+    assert "shapes (pySHACL): the graph conforms" in result.stdout
+
+
+def test_validate_catches_a_product_declared_an_antigen(graph_file, tmp_path):
+    wrong = tmp_path / "wrong.ttl"
+    wrong.write_text(
+        graph_file.read_text(encoding="utf-8")
+        + "\n<https://w3id.org/cartkg/entity/tisagenlecleucel> a <https://w3id.org/cartkg/ontology/Antigen> .\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", "-g", str(wrong), "--no-shapes"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "inconsistent" in result.stdout
+    assert "cke:tisagenlecleucel (tisagenlecleucel) is Antigen and CARTProduct" in result.stdout
+
+
+def test_validate_without_java_says_so_in_one_line(graph_file, tmp_path):
+    result = runner.invoke(app, ["validate", "-g", str(graph_file), "--java", str(tmp_path / "java")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Java was not found" in result.stderr

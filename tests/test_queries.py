@@ -6,6 +6,7 @@ import pytest
 from rdflib import Literal
 
 from cartkg.kg.store import load_graph
+from cartkg.ontology.lexicon import bundled_lexicon
 from cartkg.queries.library import QueryError, get_query, list_queries, parse_query, run_query
 
 E = "https://w3id.org/cartkg/entity/"
@@ -84,9 +85,12 @@ def test_group_members(graph):
 
 def test_entities_by_type_with_xrefs(graph):
     result = run_query(graph, "entities-by-type", {"type": "Antigen"})
-    rows = {r["label"]: r["xrefs"] for r in result.records()}
-    assert set(rows) == {"CD19", "CD22"}
-    assert "HGNC:1633" in rows["CD19"].split()
+    rows = {r["label"]: r for r in result.records()}
+    assert set(rows) == {e.label for e in bundled_lexicon().of_type("Antigen")}
+    assert "HGNC:1633" in rows["CD19"]["xrefs"].split()
+    # The whole vocabulary is listed; the count says which entities the corpus names.
+    assert int(rows["CD19"]["mentions"]) > 10
+    assert int(rows["CD20"]["mentions"]) == 0
 
 
 def test_toxicity_management(graph):
