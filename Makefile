@@ -33,6 +33,7 @@ demo: $(STAMP)
 	done
 	$(BIN)/cartkg analyze --graph $(GRAPH) --entity "obecabtagene autoleucel"
 	$(BIN)/cartkg validate --graph $(GRAPH)
+	$(BIN)/cartkg mappings -o $(OUT)/cartkg.sssom.tsv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cartkg import __version__
+
+if TYPE_CHECKING:
+    from cartkg.ontology.mappings import MappingSet
 
 app = typer.Typer(
     name="cartkg",
@@ -294,6 +297,64 @@ def validate(
                         [vars(v) for v in result.violations])
     if failed:
         raise typer.Exit(code=1)
+
+
+SssomOutputOption = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", help="SSSOM/TSV file to write; standard output if omitted.", dir_okay=False),
+]
+
+
+def _write_mapping_set(mapping_set: MappingSet, output: Optional[Path]) -> None:
+    """Write a mapping set to ``output``, or to standard output without one."""
+    from cartkg.kg.export import write_sssom
+
+    if output is None:
+        sys.stdout.write(mapping_set.to_tsv())
+        return
+    try:
+        write_sssom(mapping_set, output)
+    except OSError as exc:
+        culprit = f" ({exc.filename})" if exc.filename and Path(exc.filename) != output else ""
+        raise _fail(f"{output}: cannot write: {exc.strerror or exc}{culprit}") from None
+
+
+@app.command()
+def mappings(output: SssomOutputOption = None) -> None:
+    """Write the lexicon's checked cross-references as an SSSOM mapping set."""
+    from cartkg.ontology.mappings import lexicon_mapping_set
+
+    mapping_set = lexicon_mapping_set()
+    _write_mapping_set(mapping_set, output)
+    where = f" to {output}" if output else ""
+    err.print(f"wrote {len(mapping_set.mappings)} mapping(s){where}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def align(
+    ontology: Annotated[
+        Path, typer.Argument(help="Ontology file: .obo, .owl/.rdf/.xml (RDF/XML), .ttl, .nt, .n3 or .jsonld.")
+    ],
+    output: SssomOutputOption = None,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Leave out candidates below this confidence.")
+    ] = 0.0,
+) -> None:
+    """Match the lexicon's names with the classes of ONTOLOGY and write candidate SSSOM mappings."""
+    from cartkg.ontology.align import AlignError, align_file
+
+    try:
+        result = align_file(ontology, min_confidence=min_confidence)
+    except AlignError as exc:
+        raise _fail(str(exc)) from None
+    _write_mapping_set(result.mapping_set, output)
+    read = result.ontology
+    err.print(
+        f"aligned {read.name}: {len(read.classes)} class(es), {read.obsolete} obsolete skipped; "
+        f"{len(result.mapping_set.mappings)} candidate mapping(s) for {result.entities} entities",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

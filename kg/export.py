@@ -12,12 +12,16 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import iris
+
+if TYPE_CHECKING:
+    from cartkg.ontology.mappings import MappingSet
 
 #: Output formats by name, and the Oxigraph serializer of each.
 RDF_FORMATS = {
@@ -100,4 +104,10 @@ def serialize(dataset: Dataset, fmt: str) -> bytes:
 def write_rdf(dataset: Dataset, path: str | Path, fmt: str = "ttl") -> Path:
     """Write the dataset to ``path`` in ``fmt``, atomically."""
     data = serialize(dataset, fmt)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_sssom(mapping_set: MappingSet, path: str | Path) -> Path:
+    """Write a mapping set to ``path`` as SSSOM/TSV, atomically."""
+    data = mapping_set.to_tsv().encode("utf-8")
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
