@@ -340,3 +340,19 @@ def test_every_source_fixture_is_indexed_and_used(lexicon):
     assert set(index.values()) == set(SOURCES.iterdir()) - {SOURCES / "index.tsv"}
     used = {x.source for e in lexicon for x in e.xrefs}
     assert set(index) <= used
+
+
+def test_products_cover_the_kinds_the_field_names(lexicon):
+    products = {p.id: p for p in lexicon.of_type("CARTProduct")}
+    approved = {a.product for a in lexicon.approvals} & set(products)
+    assert {"tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel"} <= approved
+    by_targets = {p.id: frozenset(p.attribute("targets")) for p in products.values()}
+    assert any(t == {"cd22"} for t in by_targets.values())
+    dual = {i for i, t in by_targets.items() if t == {"cd19", "cd22"}}
+    # bicistronic, bispecific, sequential and co-administered dual-target strategies
+    assert {"auto3", "cd19-22-bbz-car", "sequential-cd19-cd22-car", "cd19-cd22-car-coadministration"} <= dual
+    donor_derived = {i for i, p in products.items() if "donor" in p.definition.lower()}
+    assert {"ucart19", "tt52car19"} <= donor_derived
+    for trial in lexicon.of_type("ClinicalTrial"):
+        assert trial.attribute("evaluates"), trial.id
+        assert any(x.curie.startswith("NCT:") for x in trial.xrefs), trial.id
