@@ -138,7 +138,3 @@ def assertion_status(
             best = (category, trigger)
     return best
 
-
-def combine(*statuses: AssertionStatus) -> AssertionStatus:
-    """The status of a relation from those of its two ends."""
-    return min(statuses, key=PRECEDENCE.index)

@@ -18,7 +18,7 @@ from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
 
 from . import entities as _entities  # noqa: F401  (registers the factories)
 from . import relations as _relations  # noqa: F401
-from .context import ContextRules, assertion_status, bundled_context_rules, combine, scopes
+from .context import PRECEDENCE, ContextRules, assertion_status, bundled_context_rules, scopes
 from .entities import lexicon_patterns
 from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Relation, Sentence
 
@@ -50,7 +50,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
     for passage, doc in zip(document.passages, docs, strict=True):
         base = passage.offset
         sentence_index: dict[int, int] = {}
-        statuses: dict[tuple[int, int], AssertionStatus] = {}
+        statuses: dict[tuple[int, int], tuple[AssertionStatus, str]] = {}
         for sent in doc.sents:
             index = len(sentences)
             sentence_index[sent.start] = index
@@ -66,8 +66,8 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
             )
             sent_scopes = scopes(sent, context_rules)
             for ent in sent.ents:
-                status, _trigger = assertion_status(ent, sent_scopes)
-                statuses[(ent.start, ent.end)] = status
+                status, trigger = assertion_status(ent, sent_scopes)
+                statuses[(ent.start, ent.end)] = (status, trigger)
                 mentions.append(
                     Mention(
                         doc_id=document.id,
@@ -78,11 +78,16 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                         entity_id=ent.kb_id_,
                         entity_type=ent.label_,
                         status=status,
+                        trigger=trigger,
                     )
                 )
         for predicate, s_start, s_end, s_id, o_start, o_end, o_id, rule in doc._.cartkg_relations or ():
             subject, obj = doc[s_start:s_end], doc[o_start:o_end]
             sentence = sentences[sentence_index[subject.sent.start]]
+            # A name nested in another takes the status of the outer mention.
+            subject_status = statuses[(s_start, s_end)]
+            status, trigger = min(subject_status, statuses.get((o_start, o_end), subject_status),
+                                  key=lambda st: PRECEDENCE.index(st[0]))
             relations.append(
                 Relation(
                     predicate=predicate,
@@ -99,11 +104,8 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                     ),
                     subject_mention=(base + subject.start_char, base + subject.end_char),
                     object_mention=(base + obj.start_char, base + obj.end_char),
-                    # A name nested in another takes the status of the outer mention.
-                    status=combine(
-                        statuses[(s_start, s_end)],
-                        statuses.get((o_start, o_end), statuses[(s_start, s_end)]),
-                    ),
+                    status=status,
+                    trigger=trigger,
                 )
             )
     return Extraction(document, tuple(sentences), tuple(mentions), tuple(relations))

@@ -81,6 +81,22 @@ class Mention:
     entity_type: str
     rule: str = "lexicon"
     status: AssertionStatus = AssertionStatus.AFFIRMED
+    #: The words that decided the status ("no", "may"); empty when affirmed.
+    trigger: str = ""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number a sentence attaches to a relation: an incidence, a grade, an age, a
+    year, a duration or an outcome figure, with its unit as written normalised
+    (``%``, ``years``, ``months``)."""
+
+    kind: str
+    value: float
+    unit: str
+    text: str
+    begin: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,10 @@ class Relation:
     subject_mention: tuple[int, int]
     object_mention: tuple[int, int]
     status: AssertionStatus = AssertionStatus.AFFIRMED
+    #: The words that decided the status; empty when affirmed.
+    trigger: str = ""
+    #: Numbers the sentence attaches to the relation.
+    quantities: tuple[Quantity, ...] = ()
 
 
 @dataclass(frozen=True)

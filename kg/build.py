@@ -114,7 +114,7 @@ def vocabulary_triples(lexicon: Lexicon) -> Iterator[Triple]:
 
 
 def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: str,
-                     entity_id: str, status: AssertionStatus) -> Iterator[Triple]:
+                     entity_id: str, status: AssertionStatus, trigger: str) -> Iterator[Triple]:
     node = iris.mention(doc_id, begin, end)
     yield node, RDF.type, CK.Mention
     yield node, CK.denotes, iris.entity(entity_id)
@@ -123,6 +123,8 @@ def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: 
     yield node, CK.endOffset, _int(end)
     yield node, CK.text, Literal(text)
     yield node, CK.assertionStatus, CK[status.value]
+    if trigger:
+        yield node, CK.assertionTrigger, Literal(trigger)
 
 
 def document_triples(extraction: Extraction) -> Iterator[Triple]:
@@ -153,9 +155,10 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
 
     for m in extraction.mentions:
         yield from _mention_triples(document.id, sentence_nodes[m.sentence], m.begin, m.end,
-                                    m.text, m.entity_id, m.status)
+                                    m.text, m.entity_id, m.status, m.trigger)
 
     text = document.text
+    described = {(m.begin, m.end) for m in extraction.mentions}
     for r in extraction.relations:
         sentence = sentence_nodes[r.evidence.sentence]
         (sb, se), (ob, oe) = r.subject_mention, r.object_mention
@@ -166,13 +169,18 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
         yield node, RDF.predicate, CK[r.predicate]
         yield node, RDF.object, obj
         yield node, CK.assertionStatus, CK[r.status.value]
+        if r.trigger:
+            yield node, CK.assertionTrigger, Literal(r.trigger)
         yield node, CK.rule, Literal(r.evidence.rule)
         yield node, PROV.wasDerivedFrom, sentence
         yield node, CK.subjectMention, iris.mention(document.id, sb, se)
         yield node, CK.objectMention, iris.mention(document.id, ob, oe)
-        # The nested end of a "name contains" rule is not among the mentions: add it.
-        yield from _mention_triples(document.id, sentence, sb, se, text[sb:se], r.subject, r.status)
-        yield from _mention_triples(document.id, sentence, ob, oe, text[ob:oe], r.object, r.status)
+        # The nested end of a "name contains" rule is not among the mentions: add it,
+        # with the status of the relation (the status of the name that holds it).
+        for (b, e), entity_id in (((sb, se), r.subject), ((ob, oe), r.object)):
+            if (b, e) not in described:
+                described.add((b, e))
+                yield from _mention_triples(document.id, sentence, b, e, text[b:e], entity_id, r.status, r.trigger)
         if r.status is AssertionStatus.AFFIRMED:
             yield subject, CK[r.predicate], obj
 
