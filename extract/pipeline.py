@@ -20,7 +20,7 @@ from . import entities as _entities  # noqa: F401  (registers the factories)
 from . import relations as _relations  # noqa: F401
 from .context import PRECEDENCE, ContextRules, assertion_status, bundled_context_rules, scopes
 from .entities import lexicon_patterns
-from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Relation, Sentence
+from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Quantity, Relation, Sentence
 
 #: Bumped when a change to the pipeline or its rules can change what is extracted.
 EXTRACTOR_VERSION = "0.1.0"
@@ -81,13 +81,13 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                         trigger=trigger,
                     )
                 )
-        for predicate, s_start, s_end, s_id, o_start, o_end, o_id, rule in doc._.cartkg_relations or ():
+        for predicate, s_start, s_end, s_id, o_start, o_end, o_id, rule, found in doc._.cartkg_relations or ():
             subject, obj = doc[s_start:s_end], doc[o_start:o_end]
             sentence = sentences[sentence_index[subject.sent.start]]
-            # A name nested in another takes the status of the outer mention.
-            subject_status = statuses[(s_start, s_end)]
-            status, trigger = min(subject_status, statuses.get((o_start, o_end), subject_status),
-                                  key=lambda st: PRECEDENCE.index(st[0]))
+            # A name nested in another takes the status of the outer mention; a "this
+            # product" standing for an earlier product, that of the other end.
+            known = [statuses[k] for k in ((s_start, s_end), (o_start, o_end)) if k in statuses]
+            status, trigger = min(known, key=lambda st: PRECEDENCE.index(st[0]))
             relations.append(
                 Relation(
                     predicate=predicate,
@@ -106,6 +106,10 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                     object_mention=(base + obj.start_char, base + obj.end_char),
                     status=status,
                     trigger=trigger,
+                    quantities=tuple(
+                        Quantity(kind, value, unit, doc.text[b:e], base + b, base + e)
+                        for kind, value, unit, b, e in found
+                    ),
                 )
             )
     return Extraction(document, tuple(sentences), tuple(mentions), tuple(relations))

@@ -25,10 +25,15 @@ from importlib import resources
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .quantities import FoundQuantity, find_quantities
+
 RULE_KEYS = {
-    "name", "description", "predicate", "subject", "object",
+    "name", "description", "predicate", "subject", "object", "object_only", "object_excluded",
     "triggers", "prefix_triggers", "suffix_triggers", "max_gap", "nested",
 }
+
+#: Words that end one clause and start another; a pair may not straddle them.
+CLAUSE_BREAKS = frozenset({";", "but", "whereas", "however", "while", "although"})
 
 if not Doc.has_extension("cartkg_relations"):
     Doc.set_extension("cartkg_relations", default=None)
@@ -45,6 +50,17 @@ class RelationRule:
     suffix_triggers: frozenset[str] = frozenset()
     max_gap: int = 10
     nested: bool = False
+    #: Entity ids the object must be one of (empty: any of the object types) …
+    object_only: frozenset[str] = frozenset()
+    #: … and ids it must not be.
+    object_excluded: frozenset[str] = frozenset()
+
+    def accepts_object(self, span: Span) -> bool:
+        return (
+            span.label_ in self.object
+            and (not self.object_only or span.kb_id_ in self.object_only)
+            and span.kb_id_ not in self.object_excluded
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> RelationRule:
@@ -63,6 +79,8 @@ class RelationRule:
             suffix_triggers=frozenset(t.lower() for t in data.get("suffix_triggers", ())),
             max_gap=int(data.get("max_gap", 10)),
             nested=bool(data.get("nested", False)),
+            object_only=frozenset(data.get("object_only", ())),
+            object_excluded=frozenset(data.get("object_excluded", ())),
         )
 
 
@@ -123,7 +141,7 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
         if s.label_ not in rule.subject:
             continue
         for oi, o in enumerate(ents):
-            if o.label_ not in rule.object or o.kb_id_ == s.kb_id_:
+            if not rule.accepts_object(o) or o.kb_id_ == s.kb_id_:
                 continue
             first, second = (si, oi) if s.start < o.start else (oi, si)
             gap_start, gap_end = groups[first][1], groups[second][0]
@@ -140,6 +158,11 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
                 continue
             sent = ents[first].sent
             gap = doc[gap_start:gap_end]
+            # A clause break between them ("…, but CRS occurred with X") separates two
+            # findings; "but not" still joins one ("X caused CRS but not ICANS").
+            if any(t.lower_ in CLAUSE_BREAKS and not (t.i + 1 < gap_end and doc[t.i + 1].lower_ == "not")
+                   for t in gap):
+                continue
             before = doc[max(sent.start, groups[first][0] - 2) : groups[first][0]]
             # "huCART19 is CD19-directed": a suffix trigger right after the later object.
             after = doc[groups[second][1] : min(sent.end, groups[second][1] + 2)] if second == oi else doc[0:0]
@@ -157,7 +180,7 @@ def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[
             continue
         for inner in all_spans:
             if (
-                inner.label_ in rule.object
+                rule.accepts_object(inner)
                 and inner.kb_id_ != s.kb_id_
                 and s.start <= inner.start
                 and inner.end <= s.end
@@ -165,12 +188,36 @@ def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[
                 yield RelationMatch(rule.predicate, s, inner, rule.name)
 
 
-def sentence_relations(sent: Span, rules: RuleSet, all_spans: Sequence[Span] = ()) -> list[RelationMatch]:
+#: Phrases that point back to the product of an earlier sentence ("This product …").
+ANAPHORS: tuple[tuple[str, ...], ...] = (
+    ("this", "product"), ("the", "product"), ("this", "construct"), ("this", "car"),
+    ("this", "therapy"), ("these", "cells"), ("this", "car", "t", "-", "cell", "product"),
+)
+
+
+def product_anaphor(sent: Span, antecedent: Span | None) -> Span | None:
+    """A "this product" in a sentence that names no product, as a span standing for
+    the product last named before it (``antecedent``); None when there is none."""
+    if antecedent is None or any(e.label_ == "CARTProduct" for e in sent.ents):
+        return None
+    words = [t.lower_ for t in sent]
+    for phrase in sorted(ANAPHORS, key=len, reverse=True):
+        for i in range(len(words) - len(phrase) + 1):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                start = sent.start + i
+                return Span(sent.doc, start, start + len(phrase), label=antecedent.label_, kb_id=antecedent.kb_id_)
+    return None
+
+
+def sentence_relations(
+    sent: Span, rules: RuleSet, all_spans: Sequence[Span] = (), extra: Sequence[Span] = ()
+) -> list[RelationMatch]:
     """Every relation the rules find in one sentence, once per (predicate, mentions).
 
-    ``all_spans`` are the sentence's lexicon matches, nested ones included.
+    ``all_spans`` are the sentence's lexicon matches, nested ones included; ``extra``
+    are spans that stand for entities without naming them (a resolved "this product").
     """
-    ents = list(sent.ents)
+    ents = sorted([*sent.ents, *extra], key=lambda e: e.start)
     found: dict[tuple, RelationMatch] = {}
     for rule in rules.rules:
         pairs = _nested_pairs(rule, ents, all_spans) if rule.nested else _trigger_pairs(rule, ents, rules.coordinators)
@@ -180,10 +227,59 @@ def sentence_relations(sent: Span, rules: RuleSet, all_spans: Sequence[Span] = (
     return [found[k] for k in sorted(found)]
 
 
+#: The kinds of number each relation can carry. A number goes to the relation of a
+#: fitting predicate whose mention stands nearest to it in the sentence.
+QUANTITY_KINDS: dict[str, frozenset[str]] = {
+    "hasAdverseEvent": frozenset({"incidence", "grade"}),
+    "evaluates": frozenset({"complete_remission", "efs", "os", "mrd_negativity", "count", "age",
+                            "min_age", "max_age", "duration"}),
+    "treats": frozenset({"complete_remission", "efs", "os", "mrd_negativity", "count", "age",
+                         "min_age", "max_age"}),
+    "approvedBy": frozenset({"year", "min_age", "max_age"}),
+}
+
+
+def attach_quantities(sent: Span, matches: Sequence[RelationMatch]) -> list[list[FoundQuantity]]:
+    """For each relation of a sentence, the numbers that qualify it (character offsets
+    relative to the doc)."""
+    attached: list[list[FoundQuantity]] = [[] for _ in matches]
+    if not any(m.predicate in QUANTITY_KINDS for m in matches):
+        return attached
+    base = sent.start_char
+    ents = list(sent.ents)
+    for q in find_quantities(sent.text):
+        begin, end = base + q.begin, base + q.end
+
+        def distance(span: Span) -> int:
+            return max(span.start_char - end, begin - span.end_char, 0)
+
+        fitting = [i for i, m in enumerate(matches) if q.kind in QUANTITY_KINDS.get(m.predicate, ())]
+        if not fitting:
+            continue
+        # An adverse event's number belongs with its toxicity, other numbers with either
+        # end. The number goes to the nearest such mention in the sentence; if that
+        # mention is in no fitting relation ("CRS in 92%" when only ICANS was paired
+        # with the product), the number is left out rather than given to the wrong one.
+        kinds = {e.label_ for i in fitting
+                 for e in ((matches[i].object,) if matches[i].predicate == "hasAdverseEvent"
+                           else (matches[i].subject, matches[i].object))}
+        anchors = [e for e in ents if e.label_ in kinds]
+        if not anchors:
+            continue
+        nearest = min(anchors, key=lambda e: (distance(e), e.start))
+        owners = [i for i in fitting
+                  if nearest in ((matches[i].object,) if matches[i].predicate == "hasAdverseEvent"
+                                 else (matches[i].subject, matches[i].object))]
+        if owners:
+            attached[owners[0]].append(FoundQuantity(q.kind, q.value, q.unit, begin, end))
+    return attached
+
+
 class RelationExtractor:
     """Stores relations on ``doc._.cartkg_relations`` as plain tuples
     ``(predicate, subject start, subject end, subject id, object start, object end,
-    object id, rule)`` (token offsets), which survive ``nlp.pipe(n_process=...)``."""
+    object id, rule, quantities)`` (token offsets; quantities as ``(kind, value, unit,
+    begin char, end char)``), which survive ``nlp.pipe(n_process=...)``."""
 
     def __init__(self, nlp: Language, name: str = "cartkg_relations", *, spans_key: str = "cartkg_all"):
         self.name = name
@@ -195,10 +291,18 @@ class RelationExtractor:
         for span in doc.spans.get(self.spans_key, []):
             by_sentence.setdefault(span.sent.start, []).append(span)
         found = []
+        last_product: Span | None = None
         for sent in doc.sents:
-            for m in sentence_relations(sent, self.rules, by_sentence.get(sent.start, [])):
+            anaphor = product_anaphor(sent, last_product)
+            extra = [anaphor] if anaphor is not None else []
+            matches = sentence_relations(sent, self.rules, by_sentence.get(sent.start, []), extra)
+            products = [e for e in sent.ents if e.label_ == "CARTProduct"]
+            if products:
+                last_product = products[-1]
+            for m, quantities in zip(matches, attach_quantities(sent, matches)):
                 found.append((m.predicate, m.subject.start, m.subject.end, m.subject.kb_id_,
-                              m.object.start, m.object.end, m.object.kb_id_, m.rule))
+                              m.object.start, m.object.end, m.object.kb_id_, m.rule,
+                              tuple((q.kind, q.value, q.unit, q.begin, q.end) for q in quantities)))
         doc._.cartkg_relations = found
         return doc
 

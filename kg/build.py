@@ -27,7 +27,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
 from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
 from cartkg.extract.readers import read_sources
-from cartkg.extract.records import AssertionStatus, Extraction, ExtractionSummary, ReadError
+from cartkg.extract.records import AssertionStatus, Extraction, ExtractionSummary, Quantity, ReadError
 from cartkg.ontology.lexicon import Approval, Entity, Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK
 
@@ -127,6 +127,31 @@ def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: 
         yield node, CK.assertionTrigger, Literal(trigger)
 
 
+def _decimal(value: float) -> Literal:
+    return Literal(("%f" % value).rstrip("0").rstrip("."), datatype=XSD.decimal)
+
+
+#: Quantity kinds that also get a data property of their own on the statement.
+QUANTITY_PROPERTIES = {"incidence": CK.incidencePercent, "grade": CK.grade}
+
+
+def _quantity_triples(statement: URIRef, q: Quantity) -> Iterator[Triple]:
+    """A number that qualifies a statement: kind, value, unit and where it stands."""
+    node = URIRef(f"{statement}/q{q.begin}-{q.end}-{q.kind}")
+    yield statement, CK.hasQuantity, node
+    yield node, RDF.type, CK.Quantity
+    yield node, CK.quantityKind, Literal(q.kind)
+    yield node, CK.value, _decimal(q.value)
+    if q.unit:
+        yield node, CK.unit, Literal(q.unit)
+    yield node, CK.text, Literal(q.text)
+    yield node, CK.beginOffset, _int(q.begin)
+    yield node, CK.endOffset, _int(q.end)
+    if q.kind in QUANTITY_PROPERTIES:
+        value = _int(int(q.value)) if q.kind == "grade" else _decimal(q.value)
+        yield statement, QUANTITY_PROPERTIES[q.kind], value
+
+
 def document_triples(extraction: Extraction) -> Iterator[Triple]:
     """A document's own graph: the document, its sentences, mentions and statements."""
     document = extraction.document
@@ -181,6 +206,8 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
             if (b, e) not in described:
                 described.add((b, e))
                 yield from _mention_triples(document.id, sentence, b, e, text[b:e], entity_id, r.status, r.trigger)
+        for q in r.quantities:
+            yield from _quantity_triples(node, q)
         if r.status is AssertionStatus.AFFIRMED:
             yield subject, CK[r.predicate], obj
 

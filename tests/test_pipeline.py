@@ -135,3 +135,52 @@ def test_name_nesting_gives_parent_and_target():
         ("partOf", "cibmtr-pediatric-cancer-working-committee", "cibmtr", "part_of_in_name"),
         ("targets", "nci-cd22-car", "cd22", "targets_in_name"),
     }
+
+
+def _triples(text: str) -> set[tuple[str, str, str, str]]:
+    return {(r.predicate, r.subject, r.object, r.status.value) for r in _extract(text).relations}
+
+
+def test_this_product_points_back_to_the_last_named_product():
+    found = _extract("Obecabtagene autoleucel binds CD19. This product caused CRS in 2.4% of adults.").relations
+    (event,) = [r for r in found if r.predicate == "hasAdverseEvent"]
+    assert (event.subject, event.object) == ("obecabtagene-autoleucel", "crs")
+    assert event.evidence.text == "This product caused CRS in 2.4% of adults."
+    assert [(q.kind, q.value) for q in event.quantities] == [("incidence", 2.4)]
+
+
+def test_no_antecedent_no_relation():
+    assert not [r for r in _extract("This product caused CRS in most patients.").relations]
+
+
+def test_treats_links_products_and_drugs_to_the_disease_of_their_patients():
+    assert ("treats", "tisagenlecleucel", "rr-b-all", "affirmed") in _triples(
+        "Tisagenlecleucel is approved for patients up to 25 years with relapsed/refractory B-ALL.")
+    assert ("treats", "blinatumomab", "b-all", "affirmed") in _triples(
+        "Blinatumomab induces remission in children with B-ALL.")
+    # A disease state is not what a product treats.
+    assert not {t for t in _triples("Tisagenlecleucel was followed by CD19-negative relapse in patients.")
+                if t[0] == "treats"}
+
+
+def test_antigen_loss_causes_relapse():
+    assert ("antigenLossCauses", "cd19", "cd19-negative-relapse", "affirmed") in _triples(
+        "Loss of CD19 on the blasts led to CD19-negative relapse.")
+    assert not {t for t in _triples("CD19 is expressed in B-ALL and its loss is rare.") if t[0] == "antigenLossCauses"}
+
+
+def test_a_clause_break_separates_two_findings():
+    found = _triples("No ICANS was observed with obecabtagene autoleucel, "
+                     "but CRS occurred with obecabtagene autoleucel in 2 patients.")
+    assert {t for t in found if t[0] == "hasAdverseEvent"} == {
+        ("hasAdverseEvent", "obecabtagene-autoleucel", "icans", "negated"),
+        ("hasAdverseEvent", "obecabtagene-autoleucel", "crs", "affirmed"),
+    }
+
+
+def test_statuses_carry_their_trigger():
+    extraction = _extract("No ICANS was observed after tisagenlecleucel.")
+    icans = next(m for m in extraction.mentions if m.entity_id == "icans")
+    assert (icans.status, icans.trigger) == (AssertionStatus.NEGATED, "No")
+    (event,) = extraction.relations
+    assert (event.status, event.trigger) == (AssertionStatus.NEGATED, "No")
