@@ -357,6 +357,41 @@ def align(
     )
 
 
+@app.command()
+def evaluate(
+    gold_dir: Annotated[Path, typer.Argument(help="Folder of NAME.ann.json gold files (tests/data/gold/README.md).")],
+    errors: Annotated[int, typer.Option("--errors", help="How many errors to list: 0 none, -1 all.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, or json for the whole report.")] = "table",
+) -> None:
+    """Measure the extractor against a gold set: entities, ids, assertion status, relations.
+
+    Exits 0 when it ran, whatever the scores; 2 when the gold set cannot be used.
+    """
+    import json
+
+    from cartkg.extract.evaluate import GoldSetError
+    from cartkg.extract.evaluate import evaluate as run_evaluation
+    from cartkg.kg.evaluation_tables import report_tables
+
+    if fmt not in ("table", "json"):
+        raise _fail(f"unknown format {fmt!r}; choose table or json")
+    if errors < -1:
+        raise _fail(f"--errors {errors}: give a count, 0 for none or -1 for all")
+    try:
+        report = run_evaluation(gold_dir)
+    except GoldSetError as exc:
+        raise _fail(str(exc)) from None
+    for error in report.input_errors:
+        err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
+    if not report.documents:
+        raise _fail(f"{gold_dir}: no usable gold file")
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    for part in report_tables(report, errors=errors):
+        out.print(part)
+
+
 def main() -> None:
     app()
 
