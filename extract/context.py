@@ -63,6 +63,12 @@ class ContextRule:
 class ContextRules:
     rules: tuple[ContextRule, ...]
     terminators: frozenset[str]
+    #: Entity types whose mentions are findings and take a status; a product, trial or
+    #: organization named beside a negated finding stays affirmed. Empty: every type.
+    finding_types: frozenset[str] = frozenset()
+
+    def applies_to(self, entity_type: str) -> bool:
+        return not self.finding_types or entity_type in self.finding_types
 
     @functools.cached_property
     def by_first_word(self) -> dict[str, tuple[ContextRule, ...]]:
@@ -79,6 +85,7 @@ def bundled_context_rules() -> ContextRules:
     return ContextRules(
         rules=tuple(ContextRule.from_dict(r) for r in data["rules"]),
         terminators=frozenset(data["terminators"]),
+        finding_types=frozenset(data.get("finding_types", ())),
     )
 
 

@@ -66,7 +66,11 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
             )
             sent_scopes = scopes(sent, context_rules)
             for ent in sent.ents:
-                status, trigger = assertion_status(ent, sent_scopes)
+                status, trigger = (
+                    assertion_status(ent, sent_scopes)
+                    if context_rules.applies_to(ent.label_)
+                    else (AssertionStatus.AFFIRMED, "")
+                )
                 statuses[(ent.start, ent.end)] = (status, trigger)
                 mentions.append(
                     Mention(

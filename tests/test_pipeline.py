@@ -107,10 +107,32 @@ def test_negated_toxicity_is_not_affirmed():
     assert {m.entity_id: m.status for m in found.mentions}["icans"] is AssertionStatus.NEGATED
 
 
-def test_hedged_toxicity_is_hypothetical():
+def test_hedged_toxicity_is_uncertain():
     found = _extract("ICANS may occur after AUTO3.")
     (relation,) = found.relations
-    assert relation.status is AssertionStatus.HYPOTHETICAL
+    assert (relation.status, relation.trigger) == (AssertionStatus.UNCERTAIN, "may")
+
+
+def test_conditional_toxicity_is_hypothetical_and_the_product_stays_affirmed():
+    found = _extract("If CRS develops after tisagenlecleucel, tocilizumab is given.")
+    status = {m.entity_id: m.status for m in found.mentions}
+    assert status["crs"] is AssertionStatus.HYPOTHETICAL
+    assert status["tisagenlecleucel"] is AssertionStatus.AFFIRMED
+
+
+@pytest.mark.parametrize(
+    "text, entity, expected",
+    [
+        ("Every responder was negative for minimal residual disease (MRD).", "mrd", AssertionStatus.NEGATED),
+        ("Progenitors lacking CD19 may seed relapse.", "cd19", AssertionStatus.NEGATED),
+        ("Graft-versus-host disease is not expected after tisagenlecleucel.", "gvhd", AssertionStatus.NEGATED),
+        ("Prior blinatumomab was common among the patients.", "blinatumomab", AssertionStatus.HISTORICAL),
+        ("Severe CRS was not a frequent problem with obe-cel.", "crs", AssertionStatus.AFFIRMED),
+    ],
+)
+def test_assertion_status_cases(text, entity, expected):
+    statuses = {m.entity_id: m.status for m in _extract(text).mentions}
+    assert statuses[entity] is expected
 
 
 @pytest.mark.parametrize("text", ["Tocilizumab with or without corticosteroids is given for CRS."])
