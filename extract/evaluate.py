@@ -10,7 +10,9 @@ it finds is compared with the annotations, as ``tests/data/gold/README.md`` spec
   confusion count, and the gold ``negated`` read as ``affirmed`` counted on its own;
 - relations: same predicate, subject and object, evidence sentence overlapping the
   gold sentence (one to one); per predicate and micro; qualifiers (kind and value) on
-  matched relations, when any side has them.
+  matched relations, when any side has them. Relations read from inside a name ("NCI
+  CD22 CAR" contains CD22) are left out on both sides: a name is not a statement, and
+  the lexicon already holds what names imply.
 
 Every disagreement is kept as a :class:`Mismatch` with its text and sentence, so a
 low score can be read, not just seen. All orderings are deterministic.
@@ -29,6 +31,7 @@ from cartkg.ontology.lexicon import Lexicon
 from .gold import STATUSES, GoldDocument, GoldMention, GoldRelation, GoldSetError, load_gold
 from .pipeline import Extractor
 from .records import Extraction, Mention, ReadError, Relation
+from .relations import bundled_rules
 
 __all__ = [
     "EvaluationReport", "GoldSetError", "Mismatch", "NormalizationScores", "Score",
@@ -354,7 +357,10 @@ def _score_relations(gold: GoldDocument, extraction: Extraction, tally: _Tally) 
     """Relations matched one to one by (predicate, subject, object) and overlapping sentence."""
     predicted: dict[tuple[str, str, str], list[Relation]] = {}
     seen: set[tuple[str, str, str, int, int]] = set()
+    name_rules = {rule.name for rule in bundled_rules().rules if rule.nested}
     for r in extraction.relations:
+        if r.evidence.rule in name_rules:
+            continue
         key = (r.predicate, r.subject, r.object)
         if key + (r.evidence.begin, r.evidence.end) not in seen:
             seen.add(key + (r.evidence.begin, r.evidence.end))

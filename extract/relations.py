@@ -29,8 +29,11 @@ from .quantities import FoundQuantity, find_quantities
 
 RULE_KEYS = {
     "name", "description", "predicate", "subject", "object", "object_only", "object_excluded",
-    "triggers", "prefix_triggers", "suffix_triggers", "max_gap", "nested",
+    "triggers", "prefix_triggers", "suffix_triggers", "max_gap", "nested", "subject_first",
 }
+#: A trigger that is also a suffix trigger ("directed" in "CD19-directed") belongs to
+#: the name just before it: in the gap it counts only this close to that name.
+ATTACHED_TRIGGER_REACH = 3
 
 #: Words that end one clause and start another; a pair may not straddle them.
 CLAUSE_BREAKS = frozenset({";", "but", "whereas", "however", "while", "although"})
@@ -54,6 +57,8 @@ class RelationRule:
     object_only: frozenset[str] = frozenset()
     #: … and ids it must not be.
     object_excluded: frozenset[str] = frozenset()
+    #: The subject must come first ("the PDWP of the EBMT", not "the EBMT of the PDWP").
+    subject_first: bool = False
 
     def accepts_object(self, span: Span) -> bool:
         return (
@@ -81,6 +86,7 @@ class RelationRule:
             nested=bool(data.get("nested", False)),
             object_only=frozenset(data.get("object_only", ())),
             object_excluded=frozenset(data.get("object_excluded", ())),
+            subject_first=bool(data.get("subject_first", False)),
         )
 
 
@@ -134,6 +140,22 @@ def coordinated_groups(
     return groups
 
 
+def _breaks_clause(gap: Span) -> bool:
+    """Whether a clause break stands in the gap, outside parentheses; "but not" does
+    not break ("X caused CRS but not ICANS")."""
+    depth = 0
+    for t in gap:
+        if t.text in "([":
+            depth += 1
+        elif t.text in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and t.lower_ in CLAUSE_BREAKS:
+            following = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
+            if following is None or following.lower_ != "not":
+                return True
+    return False
+
+
 def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: frozenset[str]) -> Iterator[RelationMatch]:
     groups = coordinated_groups(ents, coordinators, rule.subject)
     doc = ents[0].doc if ents else None
@@ -142,6 +164,8 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
             continue
         for oi, o in enumerate(ents):
             if not rule.accepts_object(o) or o.kb_id_ == s.kb_id_:
+                continue
+            if rule.subject_first and o.start < s.start:
                 continue
             first, second = (si, oi) if s.start < o.start else (oi, si)
             gap_start, gap_end = groups[first][1], groups[second][0]
@@ -160,14 +184,19 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
             gap = doc[gap_start:gap_end]
             # A clause break between them ("…, but CRS occurred with X") separates two
             # findings; "but not" still joins one ("X caused CRS but not ICANS").
-            if any(t.lower_ in CLAUSE_BREAKS and not (t.i + 1 < gap_end and doc[t.i + 1].lower_ == "not")
-                   for t in gap):
+            if _breaks_clause(gap):
                 continue
             before = doc[max(sent.start, groups[first][0] - 2) : groups[first][0]]
-            # "huCART19 is CD19-directed": a suffix trigger right after the later object.
-            after = doc[groups[second][1] : min(sent.end, groups[second][1] + 2)] if second == oi else doc[0:0]
+            # "huCART19 is CD19-directed", "ELIANA … tisagenlecleucel study": a suffix
+            # trigger right after the later of the two.
+            after = doc[groups[second][1] : min(sent.end, groups[second][1] + 2)]
+            in_gap = any(
+                t.lower_ in rule.triggers
+                and (t.lower_ not in rule.suffix_triggers or t.i - gap_start < ATTACHED_TRIGGER_REACH)
+                for t in gap
+            )
             if (
-                any(t.lower_ in rule.triggers for t in gap)
+                in_gap
                 or any(t.lower_ in rule.prefix_triggers for t in before)
                 or any(t.lower_ in rule.suffix_triggers for t in after)
             ):
