@@ -19,7 +19,7 @@ from spacy.tokens import Span
 from .records import AssertionStatus
 
 DIRECTIONS = ("forward", "backward", "bidirectional")
-RULE_KEYS = {"literal", "category", "direction", "max_scope"}
+RULE_KEYS = {"literal", "category", "direction", "max_scope", "all_types"}
 #: "pseudo" triggers look like triggers but are not ("with or without", "not only"):
 #: the words they match open no scope.
 CATEGORIES = {s.value for s in AssertionStatus} | {"pseudo"}
@@ -41,6 +41,10 @@ class ContextRule:
     category: str
     direction: str
     max_scope: int
+    #: The trigger denies or plans the named thing itself ("rather than the Lee
+    #: criteria", "lacking CD19", "will test obe-cel"), so it applies to every entity
+    #: type, not only to findings.
+    all_types: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> ContextRule:
@@ -56,6 +60,7 @@ class ContextRule:
             category=data["category"],
             direction=data["direction"],
             max_scope=int(data["max_scope"]),
+            all_types=bool(data.get("all_types", False)),
         )
 
 
@@ -105,43 +110,76 @@ def _matches(sent: Span, i: int, literal: Sequence[str]) -> bool:
     return True
 
 
-def scopes(sent: Span, rules: ContextRules) -> list[tuple[int, int, AssertionStatus, str]]:
-    """The scopes the triggers open in a sentence: (start, end, category, trigger text),
-    as token offsets relative to the sentence."""
-    found = []
+@dataclass(frozen=True)
+class Scope:
+    """Tokens a trigger covers (``start``-``stop``, relative to the sentence), the
+    trigger's own tokens, its category and text, and whether it applies to every type."""
+
+    start: int
+    stop: int
+    trigger_start: int
+    trigger_stop: int
+    category: AssertionStatus
+    trigger: str
+    all_types: bool
+
+
+def scopes(sent: Span, rules: ContextRules) -> list[Scope]:
+    """The scopes the triggers open in a sentence. Pseudo-triggers are found first and
+    their words open no scope ("was not a frequent problem" negates nothing); then the
+    longest trigger at a word wins, and the words it covers open no other scope ("was
+    not observed" is one trigger, not also "not")."""
     n = len(sent)
     consumed: set[int] = set()
     for i in range(n):
         for rule in rules.by_first_word.get(sent[i].lower_, ()):
-            if i in consumed or not _matches(sent, i, rule.literal):
-                continue
-            if rule.category == "pseudo":
-                consumed.update(range(i, i + len(rule.literal)))
-                continue
+            if _matches(sent, i, rule.literal):
+                # The longest trigger at a word decides: "no longer recommended" is a
+                # trigger even though "no longer" alone is a pseudo-trigger.
+                if rule.category == "pseudo":
+                    consumed.update(range(i, i + len(rule.literal)))
+                break
+    found: list[Scope] = []
+    for i in range(n):
+        for rule in rules.by_first_word.get(sent[i].lower_, ()):
             end_of_trigger = i + len(rule.literal)
+            if rule.category == "pseudo" or consumed & set(range(i, end_of_trigger)):
+                continue
+            if not _matches(sent, i, rule.literal):
+                continue
+            consumed.update(range(i, end_of_trigger))
             trigger = sent[i:end_of_trigger].text
+            category = AssertionStatus(rule.category)
             if rule.direction in ("forward", "bidirectional"):
                 stop = end_of_trigger
                 while stop < n and stop - end_of_trigger < rule.max_scope and sent[stop].lower_ not in rules.terminators:
                     stop += 1
-                found.append((end_of_trigger, stop, AssertionStatus(rule.category), trigger))
+                found.append(Scope(end_of_trigger, stop, i, end_of_trigger, category, trigger, rule.all_types))
             if rule.direction in ("backward", "bidirectional"):
                 start = i
                 while start > 0 and i - start < rule.max_scope and sent[start - 1].lower_ not in rules.terminators:
                     start -= 1
-                found.append((start, i, AssertionStatus(rule.category), trigger))
+                found.append(Scope(start, i, i, end_of_trigger, category, trigger, rule.all_types))
+            break
     return found
 
 
-def assertion_status(
-    span: Span, sentence_scopes: Sequence[tuple[int, int, AssertionStatus, str]]
-) -> tuple[AssertionStatus, str]:
-    """The status of a mention and the trigger that decided it ('' when affirmed)."""
+def assertion_status(span: Span, sentence_scopes: Sequence[Scope], *, finding: bool = True) -> tuple[AssertionStatus, str]:
+    """The status of a mention and the trigger that decided it ('' when affirmed).
+
+    A mention is in a scope when the two overlap, unless the trigger is part of the
+    mention itself (the "-negative" of "CD19-negative relapse"). A mention that is not
+    a finding (a product, trial or body) takes only the triggers that apply to every
+    type.
+    """
     begin = span.start - span.sent.start
     end = span.end - span.sent.start
     best = (AssertionStatus.AFFIRMED, "")
-    for start, stop, category, trigger in sentence_scopes:
-        if start <= begin and end <= stop and PRECEDENCE.index(category) < PRECEDENCE.index(best[0]):
-            best = (category, trigger)
+    for scope in sentence_scopes:
+        if not (finding or scope.all_types):
+            continue
+        if begin <= scope.trigger_start and scope.trigger_stop <= end:
+            continue
+        if begin < scope.stop and end > scope.start and PRECEDENCE.index(scope.category) < PRECEDENCE.index(best[0]):
+            best = (scope.category, scope.trigger)
     return best
-

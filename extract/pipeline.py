@@ -66,11 +66,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
             )
             sent_scopes = scopes(sent, context_rules)
             for ent in sent.ents:
-                status, trigger = (
-                    assertion_status(ent, sent_scopes)
-                    if context_rules.applies_to(ent.label_)
-                    else (AssertionStatus.AFFIRMED, "")
-                )
+                status, trigger = assertion_status(ent, sent_scopes, finding=context_rules.applies_to(ent.label_))
                 statuses[(ent.start, ent.end)] = (status, trigger)
                 mentions.append(
                     Mention(

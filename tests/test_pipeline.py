@@ -128,6 +128,14 @@ def test_conditional_toxicity_is_hypothetical_and_the_product_stays_affirmed():
         ("Graft-versus-host disease is not expected after tisagenlecleucel.", "gvhd", AssertionStatus.NEGATED),
         ("Prior blinatumomab was common among the patients.", "blinatumomab", AssertionStatus.HISTORICAL),
         ("Severe CRS was not a frequent problem with obe-cel.", "crs", AssertionStatus.AFFIRMED),
+        ("CRS was absent, but febrile neutropenia required antibiotics.", "crs", AssertionStatus.NEGATED),
+        ("Bridging therapy was not given.", "bridging-therapy", AssertionStatus.NEGATED),
+        ("Tocilizumab does not cross the blood-brain barrier well.", "tocilizumab", AssertionStatus.AFFIRMED),
+        ("CRS should be graded with the ASTCT consensus rather than the Lee criteria.", "lee-criteria",
+         AssertionStatus.NEGATED),
+        ("CRS should be graded with the ASTCT consensus rather than the Lee criteria.", "astct-consensus-grading",
+         AssertionStatus.AFFIRMED),
+        ("None of the patients developed HLH-like syndrome.", "iec-hs", AssertionStatus.NEGATED),
     ],
 )
 def test_assertion_status_cases(text, entity, expected):
