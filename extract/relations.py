@@ -29,14 +29,15 @@ from .quantities import FoundQuantity, find_quantities
 
 RULE_KEYS = {
     "name", "description", "predicate", "subject", "object", "object_only", "object_excluded",
-    "triggers", "prefix_triggers", "suffix_triggers", "max_gap", "nested", "subject_first",
+    "triggers", "prefix_triggers", "suffix_triggers", "adjacent_triggers", "max_gap", "nested",
+    "subject_first",
 }
 #: A trigger that is also a suffix trigger ("directed" in "CD19-directed") belongs to
 #: the name just before it: in the gap it counts only this close to that name.
 ATTACHED_TRIGGER_REACH = 3
 
 #: Words that end one clause and start another; a pair may not straddle them.
-CLAUSE_BREAKS = frozenset({";", "but", "whereas", "however", "while", "although"})
+CLAUSE_BREAKS = frozenset({"but", "whereas", "however", "while", "although"})
 
 if not Doc.has_extension("cartkg_relations"):
     Doc.set_extension("cartkg_relations", default=None)
@@ -51,6 +52,9 @@ class RelationRule:
     triggers: frozenset[str] = frozenset()
     prefix_triggers: frozenset[str] = frozenset()
     suffix_triggers: frozenset[str] = frozenset()
+    #: Words that join the two only when nothing else stands between them
+    #: ("tisagenlecleucel in ELIANA").
+    adjacent_triggers: frozenset[str] = frozenset()
     max_gap: int = 10
     nested: bool = False
     #: Entity ids the object must be one of (empty: any of the object types) …
@@ -82,6 +86,7 @@ class RelationRule:
             triggers=frozenset(t.lower() for t in data.get("triggers", ())),
             prefix_triggers=frozenset(t.lower() for t in data.get("prefix_triggers", ())),
             suffix_triggers=frozenset(t.lower() for t in data.get("suffix_triggers", ())),
+            adjacent_triggers=frozenset(t.lower() for t in data.get("adjacent_triggers", ())),
             max_gap=int(data.get("max_gap", 10)),
             nested=bool(data.get("nested", False)),
             object_only=frozenset(data.get("object_only", ())),
@@ -133,6 +138,9 @@ def coordinated_groups(
             gap = ents[i].doc[ents[j].end : ents[j + 1].start]
             if not all(t.lower_ in coordinators for t in gap):
                 break
+            # Brackets alone join two names of one thing ("obe-cel (Aucatzyl)"), not a list.
+            if all(t.text in "()[]" for t in gap) and ents[j].kb_id_ != ents[j + 1].kb_id_:
+                break
             j += 1
         for k in range(i, j + 1):
             groups[k] = (ents[i].start, ents[j].end)
@@ -154,6 +162,21 @@ def _breaks_clause(gap: Span) -> bool:
             if following is None or following.lower_ != "not":
                 return True
     return False
+
+
+#: Words that may stand beside an adjacent trigger: "the PDWP (PDWP) of the EBMT".
+_ADJACENT_FILLER = frozenset({"the", "a", "an", "(", ")", ","})
+
+
+def _adjacent(rule: RelationRule, first: Span, second: Span) -> bool:
+    """Whether the two mentions themselves (not the lists they stand in) are joined by
+    an adjacent trigger and nothing but articles and brackets."""
+    gap = first.doc[first.end : second.start]
+    return (
+        0 < len(gap) <= 3
+        and any(t.lower_ in rule.adjacent_triggers for t in gap)
+        and all(t.lower_ in rule.adjacent_triggers or t.lower_ in _ADJACENT_FILLER for t in gap)
+    )
 
 
 def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: frozenset[str]) -> Iterator[RelationMatch]:
@@ -195,8 +218,10 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
                 and (t.lower_ not in rule.suffix_triggers or t.i - gap_start < ATTACHED_TRIGGER_REACH)
                 for t in gap
             )
+            adjacent = _adjacent(rule, ents[first], ents[second])
             if (
                 in_gap
+                or adjacent
                 or any(t.lower_ in rule.prefix_triggers for t in before)
                 or any(t.lower_ in rule.suffix_triggers for t in after)
             ):
@@ -219,9 +244,13 @@ def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[
 
 #: Phrases that point back to the product of an earlier sentence ("This product …").
 ANAPHORS: tuple[tuple[str, ...], ...] = (
-    ("this", "product"), ("the", "product"), ("this", "construct"), ("this", "car"),
-    ("this", "therapy"), ("these", "cells"), ("this", "car", "t", "-", "cell", "product"),
+    ("this", "product"), ("the", "product"), ("this", "construct"), ("the", "construct"),
+    ("this", "car"), ("this", "therapy"), ("these", "cells"), ("the", "same", "product"),
+    ("this", "car", "t", "-", "cell", "product"),
 )
+#: Pronouns that, opening a sentence, point back to the first thing the sentence before
+#: named: its grammatical subject, most often ("AUTO3 was … . It was tested in AMELIA").
+SUBJECT_PRONOUNS = frozenset({"it", "its"})
 
 
 def product_anaphor(sent: Span, antecedent: Span | None) -> Span | None:
@@ -236,6 +265,17 @@ def product_anaphor(sent: Span, antecedent: Span | None) -> Span | None:
                 start = sent.start + i
                 return Span(sent.doc, start, start + len(phrase), label=antecedent.label_, kb_id=antecedent.kb_id_)
     return None
+
+
+def pronoun_anaphor(sent: Span, previous: Span | None) -> Span | None:
+    """A sentence-opening "It"/"Its" as a span standing for the first entity the
+    previous sentence named, when that sentence is in the same passage."""
+    if previous is None or not len(sent) or sent[0].lower_ not in SUBJECT_PRONOUNS:
+        return None
+    first = next(iter(previous.ents), None)
+    if first is None:
+        return None
+    return Span(sent.doc, sent.start, sent.start + 1, label=first.label_, kb_id=first.kb_id_)
 
 
 def sentence_relations(
@@ -321,13 +361,16 @@ class RelationExtractor:
             by_sentence.setdefault(span.sent.start, []).append(span)
         found = []
         last_product: Span | None = None
+        previous: Span | None = None
         for sent in doc.sents:
-            anaphor = product_anaphor(sent, last_product)
-            extra = [anaphor] if anaphor is not None else []
+            extra = [a for a in (product_anaphor(sent, last_product), pronoun_anaphor(sent, previous)) if a is not None]
+            if len(extra) == 2 and extra[0].start < extra[1].end and extra[1].start < extra[0].end:
+                extra = extra[:1]
             matches = sentence_relations(sent, self.rules, by_sentence.get(sent.start, []), extra)
             products = [e for e in sent.ents if e.label_ == "CARTProduct"]
             if products:
                 last_product = products[-1]
+            previous = sent
             for m, quantities in zip(matches, attach_quantities(sent, matches)):
                 found.append((m.predicate, m.subject.start, m.subject.end, m.subject.kb_id_,
                               m.object.start, m.object.end, m.object.kb_id_, m.rule,

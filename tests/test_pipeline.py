@@ -214,3 +214,22 @@ def test_statuses_carry_their_trigger():
     assert (icans.status, icans.trigger) == (AssertionStatus.NEGATED, "No")
     (event,) = extraction.relations
     assert (event.status, event.trigger) == (AssertionStatus.NEGATED, "No")
+
+
+def test_sentence_opening_it_points_back_to_the_first_entity_named_before():
+    found = _triples("UCART19 is an allogeneic CD19-directed product. It was tested in children in PALL.")
+    assert ("evaluates", "pall", "ucart19", "affirmed") in found
+
+
+def test_of_joins_only_the_nearest_working_group():
+    found = _triples("Its members are the COG Cellular Therapy Committee, "
+                     "the Pediatric Diseases Working Party (PDWP) of the EBMT and the PTCTC.")
+    part_of = {(t[1], t[2]) for t in found if t[0] == "partOf"}
+    assert ("ebmt-pdwp", "ebmt") in part_of
+    assert ("cog-cellular-therapy-committee", "ebmt") not in part_of
+    assert ("ebmt-pdwp", "ptctc") not in part_of
+
+
+def test_product_in_trial():
+    assert ("evaluates", "felix", "obecabtagene-autoleucel", "affirmed") in _triples(
+        "With obecabtagene autoleucel in FELIX, grade 3 or higher ICANS occurred in 7.1% of patients.")
