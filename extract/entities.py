@@ -6,23 +6,44 @@ A name that several entities share is emitted only for the entity the lexicon's
 recorded ambiguity resolves it to, or not at all. Overlapping matches resolve to the
 longest span in ``doc.ents``; every match, nested ones included, is kept in ``doc.spans[spans_key]``,
 which the relation rules read ("NCI CD22 CAR" contains the antigen CD22).
+
+The patterns are tokenized by the pipeline's own tokenizer
+(:mod:`cartkg.extract.tokenizer`), which keeps some tokens whole, among them a
+marker's status ("CD19-negative"). Such a token hides the marker's name. When no
+lexicon match covers a marker's status whose marker is a one-piece lexicon name, the
+matcher splits the token at its hyphens and matches again (:func:`hiding_tokens`):
+the CD19 of "CD19-negative blasts" is the antigen, while "CD19-negative relapse"
+stays one mention of the disease. Other whole tokens are left as they are: the "NCI"
+of a registration number such as "NCI-2025" is no mention. Every mention carries the
+rule that made it in ``span._.cartkg_rule`` (``"lexicon"`` here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import srsly
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from cartkg.ontology.lexicon import Lexicon, is_case_sensitive
 
+from .tokenizer import MARKER_STATUS
+
 PATTERNS_FILE = "patterns.jsonl"
+
+#: The rule that made a mention: "lexicon" for a name of the lexicon,
+#: "abbreviation" for a short form the document defines.
+if not Span.has_extension("cartkg_rule"):
+    Span.set_extension("cartkg_rule", default="lexicon")
+
+_SPLIT_POINTS = re.compile(r"([-/])")
+_MARKER_STATUS = re.compile(MARKER_STATUS)
 
 
 def lexicon_patterns(lexicon: Lexicon) -> list[dict[str, str]]:
@@ -44,6 +65,28 @@ def lexicon_patterns(lexicon: Lexicon) -> list[dict[str, str]]:
     return patterns
 
 
+def hiding_tokens(doc: Doc, spans: Sequence[Span], is_name: Callable[[str], bool]) -> list[Token]:
+    """Markers' statuses outside every span in ``spans`` that hide a name: one of their
+    parts between hyphens satisfies ``is_name``."""
+    covered = {i for span in spans for i in range(span.start, span.end)}
+    return [
+        token
+        for token in doc
+        if token.i not in covered
+        and _MARKER_STATUS.fullmatch(token.text)
+        and any(is_name(part) for part in _SPLIT_POINTS.split(token.text)[::2])
+    ]
+
+
+def split_tokens(doc: Doc, tokens: Sequence[Token]) -> None:
+    """Split each token at its hyphens and slashes ("CD19-negative" to "CD19", "-",
+    "negative"); the doc has no parse, so each piece heads itself."""
+    with doc.retokenize() as retokenizer:
+        for token in tokens:
+            pieces = [p for p in _SPLIT_POINTS.split(token.text) if p]
+            retokenizer.split(token, pieces, heads=[(token, i) for i in range(len(pieces))])
+
+
 class LexiconMatcher:
     """Marks lexicon names as entities: ``ent.label_`` is the type, ``ent.kb_id_`` the id."""
 
@@ -55,6 +98,7 @@ class LexiconMatcher:
         self._labels: dict[str, str] = {}
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._words: dict[str, set[str]] = {"exact": set(), "lower": set()}
 
     def initialize(
         self,
@@ -73,6 +117,7 @@ class LexiconMatcher:
         self._labels = {}
         self._exact = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self._lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self._words = {"exact": set(), "lower": set()}
 
     def add_patterns(self, patterns: Iterable[dict[str, str]]) -> None:
         """Add patterns of the form ``{"id", "label", "pattern", "case"}``."""
@@ -85,8 +130,10 @@ class LexiconMatcher:
                 raise ValueError(f"pattern {pattern['pattern']!r}: case must be 'exact' or 'lower'")
         texts = [p["pattern"] for p in patterns]
         for pattern, doc in zip(patterns, self.nlp.tokenizer.pipe(texts)):
-            matcher = self._exact if pattern.get("case") == "exact" else self._lower
-            matcher.add(pattern["id"], [doc])
+            case = "exact" if pattern.get("case") == "exact" else "lower"
+            (self._exact if case == "exact" else self._lower).add(pattern["id"], [doc])
+            if len(doc) == 1 and not _SPLIT_POINTS.search(doc.text):
+                self._words[case].add(doc.text if case == "exact" else doc.text.lower())
         self.patterns.extend(patterns)
 
     @property
@@ -104,8 +151,16 @@ class LexiconMatcher:
                     found[key] = Span(doc, start, end, label=self._labels[entity_id], kb_id=entity_id)
         return [found[k] for k in sorted(found)]
 
+    def is_name(self, text: str) -> bool:
+        """Whether ``text`` is a one-token name of the patterns, in its case rule."""
+        return text in self._words["exact"] or text.lower() in self._words["lower"]
+
     def __call__(self, doc: Doc) -> Doc:
         spans = self.match(doc)
+        hiding = hiding_tokens(doc, spans, self.is_name)
+        if hiding:
+            split_tokens(doc, hiding)
+            spans = self.match(doc)
         doc.spans[self.spans_key] = spans
         doc.ents = filter_spans(spans)
         return doc

@@ -1,8 +1,13 @@
 """The spaCy pipeline, and documents in, typed records out.
 
-A blank English pipeline (no trained model is needed or downloaded): the rule-based
-sentence splitter, the lexicon matcher and the relation rules. Assertion status comes
+A blank English pipeline (no trained model is needed or downloaded): the biomedical
+tokenizer (:mod:`cartkg.extract.tokenizer`), the rule-based sentence splitter, the
+lexicon matcher, the abbreviations the text defines (scispaCy's detector, in
+:mod:`cartkg.extract.abbreviations`) and the relation rules. Assertion status comes
 from the ConText rules in :mod:`cartkg.extract.context`.
+
+The passages of one document run in order (:func:`~cartkg.extract.abbreviations.pipe_passages`),
+so that an abbreviation defined in one section holds in the sections after it.
 """
 
 from __future__ import annotations
@@ -18,20 +23,26 @@ from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
 
 from . import entities as _entities  # noqa: F401  (registers the factories)
 from . import relations as _relations  # noqa: F401
+from .abbreviations import pipe_passages
 from .context import PRECEDENCE, ContextRules, assertion_status, bundled_context_rules, scopes
 from .entities import lexicon_patterns
 from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Quantity, Relation, Sentence
+from .tokenizer import TOKENIZER_NAME, lexicon_tokenizer_config
 
 #: Bumped when a change to the pipeline or its rules can change what is extracted.
-EXTRACTOR_VERSION = "0.1.0"
+EXTRACTOR_VERSION = "0.2.0"
 
 
 def build_pipeline(lexicon: Lexicon | None = None) -> Language:
-    """A blank English pipeline with the sentence splitter, lexicon and relation rules."""
-    nlp = spacy.blank("en")
+    """A blank English pipeline with the biomedical tokenizer, the sentence splitter,
+    the lexicon, the abbreviations and the relation rules."""
+    lexicon = lexicon if lexicon is not None else bundled_lexicon()
+    tokenizer = {"@tokenizers": TOKENIZER_NAME, **lexicon_tokenizer_config(lexicon)}
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": tokenizer}})
     nlp.add_pipe("sentencizer")
     matcher = nlp.add_pipe("cartkg_lexicon")
-    matcher.add_patterns(lexicon_patterns(lexicon if lexicon is not None else bundled_lexicon()))
+    matcher.add_patterns(lexicon_patterns(lexicon))
+    nlp.add_pipe("cartkg_abbreviations")
     nlp.add_pipe("cartkg_relations")
     return nlp
 
@@ -77,6 +88,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                         text=ent.text,
                         entity_id=ent.kb_id_,
                         entity_type=ent.label_,
+                        rule=ent._.cartkg_rule,
                         status=status,
                         trigger=trigger,
                     )
@@ -123,7 +135,7 @@ class Extractor:
         self.context_rules = context_rules if context_rules is not None else bundled_context_rules()
 
     def extract(self, document: Document) -> Extraction:
-        return to_records(document, self.nlp.pipe(p.text for p in document.passages), self.context_rules)
+        return to_records(document, pipe_passages(self.nlp, (p.text for p in document.passages)), self.context_rules)
 
     def extract_many(self, documents: Iterable[Document]) -> Iterator[Extraction]:
         """Extract documents one after another, lazily."""
