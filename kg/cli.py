@@ -31,7 +31,8 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 GraphOption = Annotated[
-    Path, typer.Option("--graph", "-g", help="A graph file written by 'cartkg build'.", dir_okay=False)
+    Path, typer.Option("--graph", "-g", help="A graph file written by 'cartkg build -o', or a store folder "
+                       "written by 'cartkg build --into'.")
 ]
 StoreOption = Annotated[str, typer.Option("--store", help="Where to load the graph: oxigraph or memory.")]
 
@@ -59,17 +60,31 @@ def main_callback(
 @app.command()
 def build(
     sources: Annotated[list[Path], typer.Argument(help="Text or Markdown files, or folders of them.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Graph file to write.", dir_okay=False)],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Graph file to write.", dir_okay=False)
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="ttl, nt, nq, jsonld, xml or trig.")] = "ttl",
+    into: Annotated[
+        Optional[Path],
+        typer.Option("--into", help="Persistent store folder to bring up to date (incremental build).",
+                     file_okay=False),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="With --into, one line per document.")] = False,
 ) -> None:
-    """Read SOURCES, extract entities and relations, and write the graph."""
+    """Read SOURCES, extract entities and relations, and write the graph to a file
+    (-o) or bring a persistent store up to date (--into)."""
     from cartkg.extract.readers import expand_sources
     from cartkg.kg.build import build_graph
     from cartkg.kg.export import RDF_FORMATS, write_rdf
 
+    if (output is None) == (into is None):
+        raise _fail("give either --output FILE or --into STORE")
     if fmt not in RDF_FORMATS:
         raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(RDF_FORMATS)}")
     total = len(expand_sources(sources))
+    if into is not None:
+        _build_into(sources, into, total, verbose)
+        return
     with Progress(
         TextColumn("[bold]extracting[/bold]"),
         BarColumn(),
@@ -141,6 +156,43 @@ def query(
         # An IRI column beside its label column adds little on screen: show the label.
         shown = [v for v in result.variables if f"{v}Label" not in result.variables]
         print_table(named.question or named.name, shown, result.records())
+
+
+def _build_into(sources: list[Path], into: Path, total: int, verbose: bool) -> None:
+    """The incremental build behind ``cartkg build --into``."""
+    from cartkg.kg.incremental import OUTCOMES, build_into
+
+    with Progress(
+        TextColumn("[bold]updating[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=total < 2 or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def settled(outcome: str, name: str) -> None:
+            progress.update(task, advance=1, description=name)
+            if verbose:
+                err.print(f"{outcome} {name}", markup=False, highlight=False)
+
+        try:
+            summary = build_into(sources, into, on_document=settled)
+        except (OSError, NotADirectoryError) as exc:
+            raise _fail(f"{into}: cannot open the store ({exc})") from None
+    for error in summary.failed:
+        err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
+    table = Table(title=f"Store {into}", show_header=False, title_justify="left")
+    table.add_column("documents")
+    table.add_column("count", justify="right")
+    for name, count in summary.counts().items():
+        table.add_row(name, str(count))
+    out.print(table)
+    if summary.failed:
+        raise typer.Exit(code=1)
 
 
 def print_table(title: str, columns: list[str], records: list[dict]) -> None:

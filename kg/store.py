@@ -57,6 +57,8 @@ def guess_format(path: str | Path) -> str:
 def load_graph(path: str | Path, *, store: str = "oxigraph", with_ontology: bool = True) -> Dataset:
     """Load a built graph file (any RDF format) into a store, with the ontology beside it."""
     path = Path(path)
+    if path.is_dir():
+        return open_store_folder(path)
     if not path.is_file():
         raise StoreError(f"{path}: graph file not found (run 'cartkg build' first)")
     fmt = guess_format(path)
@@ -73,4 +75,20 @@ def load_graph(path: str | Path, *, store: str = "oxigraph", with_ontology: bool
     if with_ontology:
         target = dataset.graph(iris.ONTOLOGY_GRAPH)
         target.addN((s, p, o, target) for s, p, o in ontology_graph())
+    return dataset
+
+
+def open_store_folder(path: str | Path) -> Dataset:
+    """A persistent store written by ``cartkg build --into``, opened read-only (it holds
+    the ontology graph already)."""
+    import pyoxigraph as ox
+    from oxrdflib import OxigraphStore
+
+    try:
+        store = ox.Store.read_only(str(path))
+    except OSError as exc:
+        raise StoreError(f"{path}: not an Oxigraph store ({exc})".splitlines()[0]) from None
+    dataset = Dataset(store=OxigraphStore(store=store), default_union=True)
+    for prefix, namespace in iris.PREFIXES.items():
+        dataset.bind(prefix, namespace)
     return dataset

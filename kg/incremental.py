@@ -1,0 +1,172 @@
+"""Incremental builds into a persistent Oxigraph store: new documents are added,
+changed ones re-extracted, unchanged ones skipped.
+
+Each document lives in its own named graph, with its content hash and the extractor
+version on the document node. A document is written with one SPARQL update that drops
+its graph and inserts the new one; Oxigraph applies an update as one transaction, so a
+build killed mid-way leaves every graph either as it was or complete, and running the
+build again finishes the job. The lexicon and the ontology each live in one shared
+graph too, replaced the same way when their content changes, so entity nodes are never
+duplicated across documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+
+from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
+from cartkg.extract.readers import read_sources
+from cartkg.extract.records import Document, ReadError
+from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
+from cartkg.ontology.owl import CK, ontology_graph, ontology_text
+
+from . import iris
+from .build import Triple, document_triples, vocabulary_triples
+
+#: Outcomes of one document, in the order the summary lists them.
+OUTCOMES = ("added", "updated", "unchanged", "failed")
+
+
+@dataclass
+class UpdateSummary:
+    """What an incremental build did, document by document."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[ReadError] = field(default_factory=list)
+    #: Shared graphs (lexicon, ontology) that were written because their content changed.
+    shared_graphs_written: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in OUTCOMES}
+
+
+def _term(term: URIRef | BNode | Literal) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def replace_graph_update(graph: URIRef, triples: Iterable[Triple]) -> str:
+    """One SPARQL update that empties a named graph and fills it with ``triples``."""
+    lines = sorted({f"{_term(s)} {_term(p)} {_term(o)} ." for s, p, o in triples})
+    body = "\n".join(lines)
+    return f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}"
+
+
+def content_hash(triples: Iterable[Triple]) -> str:
+    """A hash of a set of triples, independent of their order."""
+    lines = sorted({f"{_term(s)} {_term(p)} {_term(o)}" for s, p, o in triples})
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+class IncrementalStore:
+    """A persistent Oxigraph store that holds built documents by named graph."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADirectoryError(f"{self.path}: a store is a folder, and this is a file")
+        self.store = ox.Store(str(self.path))
+
+    def close(self) -> None:
+        self.store.flush()
+        del self.store
+
+    def __enter__(self) -> IncrementalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _value(self, graph: URIRef, subject: URIRef, predicate: URIRef) -> str | None:
+        found = list(self.store.quads_for_pattern(
+            ox.NamedNode(str(subject)), ox.NamedNode(str(predicate)), None, ox.NamedNode(str(graph))))
+        return found[0].object.value if found else None
+
+    def document_state(self, doc_id: str) -> tuple[str, str] | None:
+        """The (content hash, extractor version) a document was built with, if stored."""
+        graph, node = iris.document_graph(doc_id), iris.document(doc_id)
+        sha = self._value(graph, node, CK.sha256)
+        version = self._value(graph, node, CK.extractorVersion)
+        return (sha, version) if sha is not None and version is not None else None
+
+    def replace_graph(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        """Atomically replace the content of a named graph."""
+        self.store.update(replace_graph_update(graph, triples))
+
+    def ensure_shared_graph(self, graph: URIRef, triples: list[Triple], digest: str | None = None) -> bool:
+        """Write a shared graph (with its content hash) unless the stored one matches;
+        True when it was written. ``digest`` stands for the content when the triples
+        hold blank nodes, whose labels change from one parse to the next."""
+        digest = digest if digest is not None else content_hash(triples)
+        if self._value(graph, graph, CK.contentHash) == digest:
+            return False
+        self.replace_graph(graph, [*triples, (graph, CK.contentHash, Literal(digest))])
+        return True
+
+    def documents(self) -> list[str]:
+        """Ids of the stored documents."""
+        prefix = f"{iris.GRAPH}doc/"
+        return sorted(g.value.removeprefix(prefix) for g in self.store.named_graphs()
+                      if isinstance(g, ox.NamedNode) and g.value.startswith(prefix))
+
+    def quads(self) -> Iterator[ox.Quad]:
+        return self.store.quads_for_pattern(None, None, None, None)
+
+
+def build_into(
+    sources: Iterable[str | Path],
+    store_path: str | Path,
+    *,
+    lexicon: Lexicon | None = None,
+    extractor: Extractor | None = None,
+    on_document: Callable[[str, str], None] | None = None,
+) -> UpdateSummary:
+    """Bring a persistent store up to date with ``sources``.
+
+    ``on_document(outcome, name)`` is called once a document is settled (its update
+    committed), with ``outcome`` one of :data:`OUTCOMES`.
+    """
+    lexicon = lexicon if lexicon is not None else bundled_lexicon()
+    extractor = extractor if extractor is not None else Extractor()
+    summary = UpdateSummary()
+    with IncrementalStore(store_path) as store:
+        ontology_digest = hashlib.sha256(ontology_text().encode("utf-8")).hexdigest()
+        shared = {iris.ENTITIES_GRAPH: (list(vocabulary_triples(lexicon)), None),
+                  iris.ONTOLOGY_GRAPH: (list(ontology_graph()), ontology_digest)}
+        for graph, (triples, digest) in shared.items():
+            if store.ensure_shared_graph(graph, triples, digest):
+                summary.shared_graphs_written.append(str(graph))
+        for item in read_sources(sources):
+            if isinstance(item, ReadError):
+                summary.failed.append(item)
+                outcome, name = "failed", item.source
+            else:
+                outcome, name = _settle(store, item, extractor), item.id
+                getattr(summary, outcome).append(name)
+            if on_document is not None:
+                on_document(outcome, name)
+    return summary
+
+
+def _settle(store: IncrementalStore, document: Document, extractor: Extractor) -> str:
+    state = store.document_state(document.id)
+    if state == (document.sha256, EXTRACTOR_VERSION):
+        return "unchanged"
+    extraction = extractor.extract(document)
+    store.replace_graph(iris.document_graph(document.id), document_triples(extraction))
+    return "added" if state is None else "updated"
