@@ -42,6 +42,20 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _progress(label: str, total: int) -> Progress:
+    """A progress bar on stderr, shown only on a terminal and for more than one item."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=total < 2 or not err.is_terminal,
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"cartkg {__version__}")
@@ -85,16 +99,7 @@ def build(
     if into is not None:
         _build_into(sources, into, total, verbose)
         return
-    with Progress(
-        TextColumn("[bold]extracting[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-        disable=total < 2 or not err.is_terminal,
-    ) as progress:
+    with _progress("extracting", total) as progress:
         task = progress.add_task("", total=total)
         result = build_graph(sources, on_progress=lambda name: progress.update(task, advance=1, description=name))
     for error in result.errors:
@@ -162,16 +167,7 @@ def _build_into(sources: list[Path], into: Path, total: int, verbose: bool) -> N
     """The incremental build behind ``cartkg build --into``."""
     from cartkg.kg.incremental import OUTCOMES, build_into
 
-    with Progress(
-        TextColumn("[bold]updating[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-        transient=True,
-        disable=total < 2 or not err.is_terminal,
-    ) as progress:
+    with _progress("updating", total) as progress:
         task = progress.add_task("", total=total)
 
         def settled(outcome: str, name: str) -> None:
