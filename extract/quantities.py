@@ -1,5 +1,6 @@
 """Numbers in a sentence, read as typed values: percentages (as incidences or outcome
-figures), grades, ages, years, durations and counts of patients.
+figures), grades, ages, years, durations and counts of patients; and the group of
+patients a sentence names (adults, children and young adults).
 
 Regular expressions over the sentence's text, tried in a fixed order; a later pattern
 never claims characters an earlier one took, so "grade 3 in 12%" gives a grade and an
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FoundQuantity:
-    """A value in a sentence; offsets are characters relative to the text searched."""
+    """A value in a sentence; offsets are characters relative to the text searched.
+    ``value`` is a number, or, for a ``population``, the group's name ("adults")."""
 
     kind: str
-    value: float
+    value: float | str
     unit: str
     begin: int
     end: int
@@ -60,6 +62,13 @@ _AGE_MEDIAN = re.compile(r"\bmedian age(?: of| was| at \w+)?\s*(\d+(?:\.\d+)?)(?
 _PERCENT = re.compile(_NUMBER + r"\s*(?:%|percent\b|per cent\b)", re.I)
 _YEAR = re.compile(r"(?<![\w.\-/])(19[89]\d|20[0-4]\d)(?![\w%.\-/]|\s*%)")
 _DURATION = re.compile(_NUMBER + r"[\s-]*(months?|days?|weeks?|years?)\b", re.I)
+#: Groups of patients a trial or an approval covers, longest first.
+_POPULATION = re.compile(
+    r"\b(children,? adolescents and young adults|children and young adults|children and adolescents"
+    r"|children and adults|adolescents and young adults|young adults|children|adolescents|adults"
+    r"|infants|pediatric|paediatric)\b",
+    re.I,
+)
 _COUNT = re.compile(
     r"\b(\d+)\s+(?:(?!(?:for|of|in|with|to|at|and|or)\b)[a-z-]+\s+)?"
     r"(?:patients|children|adults|participants|subjects|infants|recipients)\b|\bn\s*=\s*(\d+)",
@@ -127,4 +136,6 @@ def find_quantities(text: str) -> list[FoundQuantity]:
         add("year", float(m.group(1)), "", m.start(), m.end())
     for m in claim(_COUNT):
         add("count", float(m.group(1) or m.group(2)), "patients", m.start(), m.end())
+    for m in claim(_POPULATION):
+        add("population", " ".join(m.group(1).lower().replace(",", "").split()), "", m.start(), m.end())
     return sorted(found, key=lambda q: (q.begin, q.end))

@@ -89,10 +89,11 @@ class Mention:
 class Quantity:
     """A number a sentence attaches to a relation: an incidence, a grade, an age, a
     year, a duration or an outcome figure, with its unit as written normalised
-    (``%``, ``years``, ``months``)."""
+    (``%``, ``years``, ``months``); or, for kind ``population``, the group of patients
+    as text."""
 
     kind: str
-    value: float
+    value: float | str
     unit: str
     text: str
     begin: int

@@ -301,10 +301,10 @@ def sentence_relations(
 QUANTITY_KINDS: dict[str, frozenset[str]] = {
     "hasAdverseEvent": frozenset({"incidence", "grade"}),
     "evaluates": frozenset({"complete_remission", "efs", "os", "mrd_negativity", "count", "age",
-                            "min_age", "max_age", "duration"}),
+                            "min_age", "max_age", "duration", "population"}),
     "treats": frozenset({"complete_remission", "efs", "os", "mrd_negativity", "count", "age",
-                         "min_age", "max_age"}),
-    "approvedBy": frozenset({"year", "min_age", "max_age"}),
+                         "min_age", "max_age", "population"}),
+    "approvedBy": frozenset({"year", "min_age", "max_age", "population"}),
 }
 
 

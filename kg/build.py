@@ -141,7 +141,8 @@ def _quantity_triples(statement: URIRef, q: Quantity) -> Iterator[Triple]:
     yield statement, CK.hasQuantity, node
     yield node, RDF.type, CK.Quantity
     yield node, CK.quantityKind, Literal(q.kind)
-    yield node, CK.value, _decimal(q.value)
+    if not isinstance(q.value, str):  # a population is its text
+        yield node, CK.value, _decimal(q.value)
     if q.unit:
         yield node, CK.unit, Literal(q.unit)
     yield node, CK.text, Literal(q.text)
