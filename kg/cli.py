@@ -440,6 +440,71 @@ def evaluate(
         out.print(part)
 
 
+@app.command("fetch-pubmed")
+def fetch_pubmed(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the XML files and manifest.json.", file_okay=False)
+    ],
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="A PubMed search.")] = None,
+    pmids: Annotated[
+        Optional[Path],
+        typer.Option("--pmids", help="A file of PMIDs, one or more a line; # starts a comment.", dir_okay=False),
+    ] = None,
+    max_results: Annotated[
+        Optional[int], typer.Option("--max", min=1, help="At most this many records (a search gives 10,000 at most)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=200, help="Records per request.")] = 200,
+    date: Annotated[
+        Optional[str], typer.Option("--date", help="Record this fetch date (YYYY-MM-DD); none is recorded otherwise.")
+    ] = None,
+    base_url: Annotated[
+        Optional[str],
+        typer.Option("--base-url", envvar="NCBI_EUTILS_URL", help="E-utilities base URL (a mirror, a test server)."),
+    ] = None,
+) -> None:
+    """Fetch PubMed records by query or PMID list through NCBI E-utilities, saving the raw XML.
+
+    NCBI_API_KEY and NCBI_EMAIL are read from the environment. Saved files are skipped, so a
+    re-run fetches only what is new or failed. Exits 1 when some records could not be saved.
+    """
+    import datetime
+
+    from rich.markup import escape
+
+    from cartkg.kg.fetch import EutilsClient, EutilsConfig, FetchError, read_pmid_list
+    from cartkg.kg.fetch import fetch_pubmed as fetch
+
+    if (query is None) == (pmids is None):
+        raise _fail("give --query or --pmids (one of them)")
+    try:
+        datetime.date.fromisoformat(date or "2000-01-01")
+    except ValueError:
+        raise _fail(escape(f"--date {date!r}: write it as YYYY-MM-DD")) from None
+    try:
+        ids = read_pmid_list(pmids) if pmids is not None else None
+        config = EutilsConfig.from_env(**({"base_url": base_url} if base_url else {}))
+        with EutilsClient(config) as client, Progress(
+            TextColumn("[bold]fetching[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err, transient=True, disable=not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("", total=None)
+            result = fetch(output, query=query, pmids=ids, max_results=max_results, batch_size=batch_size,
+                           fetched=date, client=client,
+                           on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except FetchError as exc:
+        raise _fail(escape(str(exc))) from None
+    except OSError as exc:
+        raise _fail(escape(f"{exc.filename or output}: cannot write: {exc.strerror or exc}")) from None
+    for failure in result.failures:
+        err.print(f"[red]error:[/red] {escape(str(failure))}", markup=True, soft_wrap=True)
+    if result.capped:
+        err.print(f"note: PubMed gives only the first 10,000 of {result.count} records; narrow the query "
+                  "(by date, for instance) and fetch each part", soft_wrap=True)
+    out.print(result.summary(), soft_wrap=True, markup=False)
+    if result.failures:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()
 
