@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   venv, install, build the bundled corpus, print what the graph answers
 #   make test   venv, install with test extras, run the whole test suite
+#   make bench  time every named query on the Oxigraph and rdflib memory stores
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ OUT    ?= out
 GRAPH  := $(OUT)/cartkg.ttl
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +25,13 @@ demo: $(STAMP)
 	$(BIN)/cartkg build extract/corpus -o $(GRAPH)
 	$(BIN)/cartkg build extract/corpus -o $(OUT)/cartkg.nq --format nq
 	$(BIN)/cartkg stats --graph $(GRAPH)
-	@for q in $$($(BIN)/python -c "from cartkg.queries.library import query_names; print(' '.join(query_names()))"); do \
+	@$(BIN)/python -c "from cartkg.queries.library import list_queries; \
+	  [print(q.name, *(f'--param={k}={v}' for k, v in q.example_parameters.items())) for q in list_queries()]" | \
+	while read -r q params; do \
 	  case $$q in \
 	    documents-mentioning) $(BIN)/cartkg query $$q --graph $(GRAPH) --param label=ICANS ;; \
 	    co-mentions) $(BIN)/cartkg query $$q --graph $(GRAPH) --format csv | head -n 11 ;; \
-	    *) $(BIN)/cartkg query $$q --graph $(GRAPH) ;; \
+	    *) $(BIN)/cartkg query $$q --graph $(GRAPH) $$params ;; \
 	  esac || exit 1; \
 	done
 	$(BIN)/cartkg analyze --graph $(GRAPH) --entity "obecabtagene autoleucel"
@@ -37,6 +40,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/queries.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

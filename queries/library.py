@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +33,8 @@ _PARAMETER = re.compile(
     r"(?:\[(?:default:\s*(?P<default>[^\]]+)|(?P<required>required))\])?\s*$"
 )
 _PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
-_IRI = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+# An absolute IRI without the characters RFC 3987 forbids (spaces, <>"{}|\^`).
+_IRI = re.compile(r'^[a-z][a-z0-9+.-]*://[^\s<>"{}|\\^`]+$', re.IGNORECASE)
 
 
 class QueryError(ValueError):
@@ -62,6 +64,18 @@ class NamedQuery:
     @property
     def prefixes(self) -> dict[str, str]:
         return {prefix or "": iri for prefix, iri in _PREFIX.findall(self.text)}
+
+    @property
+    def example_parameters(self) -> dict[str, str]:
+        """The ``--param NAME=VALUE`` values of the example command line.
+
+        >>> parse_query("# example: cartkg query q --param a=x --param=b='y z'", name="q").example_parameters
+        {'a': 'x', 'b': 'y z'}
+        """
+        words = shlex.split(self.example)
+        values = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--param"]
+        values += [word.removeprefix("--param=") for word in words if word.startswith("--param=")]
+        return dict(value.partition("=")[::2] for value in values)
 
     def term(self, parameter: Parameter, value: str | Identifier) -> Identifier:
         """A parameter value as an RDF term: an IRI (or CURIE) or a literal."""
@@ -191,7 +205,8 @@ class QueryResult:
         return json.dumps({"head": {"vars": self.variables}, "results": {"bindings": bindings}},
                           indent=1, ensure_ascii=False)
 
-    def to_dataframe(self):  # pragma: no cover - needs pandas, an optional extra
+    def to_dataframe(self):
+        """The rows as a pandas DataFrame of strings (``None`` where unbound)."""
         import pandas as pd
 
         return pd.DataFrame(self.records(), columns=self.variables)
