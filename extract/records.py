@@ -8,7 +8,8 @@ offset into :attr:`Document.text`, the decoded text of the source file, so
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 
@@ -40,6 +41,55 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class DocumentMetadata:
+    """What a bibliographic record says about a document. Empty for plain text.
+
+    Identifiers are kept as the source writes them, without a prefix: ``pmid`` is
+    ``"38572754"``, ``pmcid`` is ``"PMC11223843"`` and ``doi`` is ``"10.1093/nar/gkae235"``.
+    Authors are in the order of the byline, each as ``"Surname, Given names"`` or a group's
+    name.
+    """
+
+    pmid: str = ""
+    pmcid: str = ""
+    doi: str = ""
+    journal: str = ""
+    year: int | None = None
+    authors: tuple[str, ...] = ()
+    mesh_terms: tuple[str, ...] = ()
+    publication_types: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        """True when the reader found nothing to say.
+
+        >>> DocumentMetadata().is_empty(), DocumentMetadata(pmid="1").is_empty()
+        (True, False)
+        """
+        return self == _NO_METADATA
+
+
+_NO_METADATA = DocumentMetadata()
+
+
+@dataclass(frozen=True)
+class ExternalAnnotation:
+    """A span that another tool annotated in the source (PubTator's diseases, genes,
+    chemicals…), kept beside cartkg's own mentions and never mixed with them.
+
+    ``begin``/``end`` are offsets into :attr:`Document.text`; ``type`` and ``identifier``
+    are the annotating tool's own (``"Disease"``, ``"MESH:D015451"``); ``source`` names the
+    tool or collection (``"PubTator"``).
+    """
+
+    begin: int
+    end: int
+    text: str
+    type: str
+    identifier: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Document:
     """One source document, as read from disk."""
 
@@ -49,11 +99,23 @@ class Document:
     passages: tuple[Passage, ...]
     title: str = ""
     format: str = "text"
+    metadata: DocumentMetadata = _NO_METADATA
+    annotations: tuple[ExternalAnnotation, ...] = ()
 
     @property
     def sha256(self) -> str:
-        """Content hash of the text, so a build can tell a changed document."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        """Content hash, so a build can tell a changed document.
+
+        The hash of the text alone, unless the reader also found metadata or external
+        annotations: then those count too, so a PubMed record that gains its MeSH
+        headings, or a BioC file re-annotated by PubTator, is a changed document.
+        """
+        digest = hashlib.sha256(self.text.encode("utf-8"))
+        if not self.metadata.is_empty() or self.annotations:
+            extra = {"title": self.title, "metadata": asdict(self.metadata),
+                     "annotations": [asdict(a) for a in self.annotations]}
+            digest.update(b"\x00" + json.dumps(extra, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,43 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
     yield doc, CK.sha256, Literal(document.sha256)
     yield doc, CK.extractorVersion, Literal(EXTRACTOR_VERSION)
 
+    # What the bibliographic record says: identifiers as "PMID:…" strings (not
+    # dcterms:identifier, which holds the one document id that queries join on), the
+    # journal, the year, the authors (one dcterms:creator each, and their order in
+    # ck:authorList), MeSH headings and publication types.
+    meta = document.metadata
+    for prefix, value in (("PMID", meta.pmid), ("PMCID", meta.pmcid), ("DOI", meta.doi)):
+        if value:
+            yield doc, CK.bibliographicIdentifier, Literal(f"{prefix}:{value}")
+    if meta.journal:
+        yield doc, DCTERMS.isPartOf, Literal(meta.journal)
+    if meta.year is not None:
+        yield doc, DCTERMS.date, Literal(f"{meta.year:04d}", datatype=XSD.gYear)
+    for author in meta.authors:
+        yield doc, DCTERMS.creator, Literal(author)
+    if meta.authors:
+        yield doc, CK.authorList, Literal("; ".join(meta.authors))
+    for heading in meta.mesh_terms:
+        yield doc, DCTERMS.subject, Literal(heading)
+    for kind in meta.publication_types:
+        yield doc, DCTERMS.type, Literal(kind)
+
+    # Another tool's annotations (PubTator's…), kept beside our mentions, never mixed.
+    spans: dict[tuple[int, int], int] = {}
+    for a in document.annotations:
+        seen = spans[(a.begin, a.end)] = spans.get((a.begin, a.end), 0) + 1
+        node = URIRef(f"{doc}/x{a.begin}-{a.end}" + (f"-{seen}" if seen > 1 else ""))
+        yield node, RDF.type, CK.ExternalAnnotation
+        yield node, DCTERMS.isPartOf, doc
+        yield node, CK.beginOffset, _int(a.begin)
+        yield node, CK.endOffset, _int(a.end)
+        yield node, CK.text, Literal(a.text)
+        if a.type:
+            yield node, CK.annotationType, Literal(a.type)
+        if a.identifier:
+            yield node, CK.identifier, Literal(a.identifier)
+        yield node, DCTERMS.source, Literal(a.source)
+
     sentence_nodes: dict[int, URIRef] = {}
     for sentence in extraction.sentences:
         node = iris.sentence(document.id, sentence.index)
