@@ -30,7 +30,7 @@ from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Q
 from .tokenizer import TOKENIZER_NAME, lexicon_tokenizer_config
 
 #: Bumped when a change to the pipeline or its rules can change what is extracted.
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 
 
 def build_pipeline(lexicon: Lexicon | None = None) -> Language:

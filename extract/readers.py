@@ -290,15 +290,26 @@ def read_document(path: str | Path, *, doc_id: str | None = None) -> Document | 
     return dataclasses.replace(document, id=doc_id) if doc_id else document
 
 
+#: Files cartkg itself writes beside documents, which a folder scan passes over: the
+#: manifest of ``cartkg fetch-pubmed`` and the gold set's annotations.
+OWN_FILES = ("manifest.json", ".ann.json")
+
+
+def _is_own_file(path: Path) -> bool:
+    return path.name == OWN_FILES[0] or path.name.endswith(OWN_FILES[1])
+
+
 def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
-    """Files named, plus the readable files under folders named, in a stable order."""
+    """Files named, plus the readable files under folders named, in a stable order.
+    In a folder, cartkg's own side files (:data:`OWN_FILES`) are passed over."""
     paths: list[Path] = []
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            paths.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES)
-            )
+            paths.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES and not _is_own_file(p)
+            ))
         else:
             paths.append(path)
     return paths

@@ -73,7 +73,10 @@ def main_callback(
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(help="Text or Markdown files, or folders of them.")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Text, Markdown, PubMed or JATS XML, BioC XML or JSON, or PDF files, or folders of them."),
+    ],
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Graph file to write.", dir_okay=False)
     ] = None,

@@ -269,3 +269,12 @@ def test_build_keeps_external_annotations_apart_from_mentions(built_inbox):
 
 def test_docstring_examples():
     assert doctest.testmod(readers).failed == 0
+
+
+def test_a_folder_scan_passes_over_cartkgs_own_side_files(tmp_path):
+    from cartkg.extract.readers import expand_sources
+
+    (tmp_path / "paper.md").write_text("Tisagenlecleucel targets CD19.\n", encoding="utf-8")
+    (tmp_path / "manifest.json").write_text('{"format": "cartkg-pubmed-fetch/1"}', encoding="utf-8")
+    (tmp_path / "paper.ann.json").write_text('{"id": "paper"}', encoding="utf-8")
+    assert [p.name for p in expand_sources([tmp_path])] == ["paper.md"]
