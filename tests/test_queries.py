@@ -61,6 +61,24 @@ def test_stores_agree_on_every_named_query(name, both_stores):
     assert _comparable(name, oxigraph) == _comparable(name, memory)
 
 
+@pytest.fixture(scope="module")
+def disk_store(corpus_dir, tmp_path_factory):
+    """The corpus built into a persistent store folder (``cartkg build --into``)."""
+    from cartkg.kg.incremental import build_into
+
+    path = tmp_path_factory.mktemp("disk") / "store"
+    build_into([corpus_dir], path)
+    return load_graph(path)
+
+
+@pytest.mark.parametrize("name", query_names())
+def test_the_on_disk_store_agrees_with_the_embedded_store(name, disk_store, both_stores):
+    query = get_query(name)
+    embedded = run_query(both_stores["oxigraph"], query, query.example_parameters)
+    on_disk = run_query(disk_store, query, query.example_parameters)
+    assert _comparable(name, on_disk) == _comparable(name, embedded)
+
+
 #: Columns made by GROUP_CONCAT, whose order SPARQL leaves to the engine.
 _CONCATENATED = {"entities-by-type": "xrefs"}
 
