@@ -295,6 +295,41 @@ def stats(graph: GraphOption, store: StoreOption = "oxigraph") -> None:
 
 
 @app.command()
+def serve(
+    graph: GraphOption,
+    host: Annotated[str, typer.Option(help="Address to listen on; only 127.0.0.1 keeps it on this machine.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 8000,
+    timeout: Annotated[float, typer.Option(help="Seconds a query may run before its client gets 503.")] = 30.0,
+    limit: Annotated[int, typer.Option(help="Most rows or triples in an answer; more are cut off.", min=1)] = 10000,
+) -> None:
+    """Serve a built graph as a read-only SPARQL 1.1 endpoint, with a page to query it at /."""
+    from cartkg.kg.serve import is_loopback, make_server
+    from cartkg.kg.store import StoreError
+
+    if timeout <= 0:
+        raise _fail(f"--timeout {timeout:g}: give a number of seconds above 0")
+    try:
+        server = make_server(graph, host=host, port=port, timeout=timeout, limit=limit, log_requests=True)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if not is_loopback(host):
+        err.print(f"warning: {host} is not a loopback address: anyone who can reach it can query the graph "
+                  "(read-only, without authentication)", markup=False, soft_wrap=True)
+    out.print(f"serving {graph} at {server.url} (SPARQL endpoint {server.url}sparql); Ctrl-C stops",
+              markup=False, soft_wrap=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err.print("stopped", markup=False)
+    finally:
+        server.server_close()
+
+
+@app.command()
 def validate(
     graph: GraphOption,
     reasoner: Annotated[bool, typer.Option("--reasoner/--no-reasoner", help="Run HermiT through owlready2.")] = True,
