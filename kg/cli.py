@@ -35,6 +35,10 @@ GraphOption = Annotated[
                        "written by 'cartkg build --into'.")
 ]
 StoreOption = Annotated[str, typer.Option("--store", help="Where to load the graph: oxigraph or memory.")]
+EndpointOption = Annotated[
+    Optional[str], typer.Option("--endpoint", help="A SPARQL 1.1 endpoint URL; credentials come from "
+                                "CARTKG_SPARQL_USER/CARTKG_SPARQL_PASSWORD or CARTKG_SPARQL_TOKEN.")
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -132,17 +136,23 @@ def build(
 @app.command()
 def query(
     name: Annotated[str, typer.Argument(help="A named query (see 'cartkg queries') or a .rq file.")],
-    graph: GraphOption,
+    graph: GraphOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     param: Annotated[
         Optional[list[str]], typer.Option("--param", "-p", help="A parameter as NAME=VALUE; may repeat.")
     ] = None,
     store: StoreOption = "oxigraph",
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Run a named query (or a .rq file) on a built graph."""
+    """Run a named query (or a .rq file) on a built graph (--graph) or a SPARQL endpoint (--endpoint)."""
+    from rich.markup import escape
+
+    from cartkg.kg.remote import Endpoint, RemoteError, run_remote_query
     from cartkg.kg.store import StoreError, load_graph
     from cartkg.queries.library import QueryError, get_query, run_query
 
+    if (graph is None) == (endpoint is None):
+        raise _fail("give either --graph FILE|STORE or --endpoint URL")
     if fmt not in ("table", "csv", "json"):
         raise _fail(f"unknown format {fmt!r}; choose table, csv or json")
     parameters = {}
@@ -153,9 +163,12 @@ def query(
         parameters[key] = value
     try:
         named = get_query(name)
-        result = run_query(load_graph(graph, store=store), named, parameters)
-    except (QueryError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+        if endpoint is not None:
+            result = run_remote_query(Endpoint.from_env(endpoint), named, parameters)
+        else:
+            result = run_query(load_graph(graph, store=store), named, parameters)
+    except (QueryError, StoreError, RemoteError) as exc:
+        raise _fail(escape(str(exc))) from None
     if fmt == "csv":
         sys.stdout.write(result.to_csv())
     elif fmt == "json":
@@ -164,6 +177,61 @@ def query(
         # An IRI column beside its label column adds little on screen: show the label.
         shown = [v for v in result.variables if f"{v}Label" not in result.variables]
         print_table(named.question or named.name, shown, result.records())
+
+
+@app.command()
+def push(
+    graph: GraphOption,
+    endpoint: EndpointOption = None,
+    update_endpoint: Annotated[
+        Optional[str], typer.Option("--update-endpoint", help="SPARQL Update URL, when it is not the "
+                                    "--endpoint URL (Oxigraph server: .../update).")
+    ] = None,
+    gsp: Annotated[
+        Optional[str], typer.Option("--gsp", help="Graph Store Protocol URL (Oxigraph server: .../store): "
+                                    "each graph is replaced by one PUT instead of SPARQL Update.")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Triples per SPARQL Update request; a larger graph takes "
+                          "several requests, and is then not replaced atomically.")
+    ] = 1000,
+    timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds to wait for each request.")] = 60,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per graph pushed.")] = False,
+) -> None:
+    """Replace each named graph of a built graph on a remote triple store.
+
+    Pushing twice leaves one copy. Exits 1 when some graphs were not pushed (running the
+    push again completes it), 2 when the push cannot start (no graph, a bad URL,
+    credentials half set in the environment).
+    """
+    from rich.markup import escape
+
+    from cartkg.kg.remote import Endpoint, RemoteError
+    from cartkg.kg.remote import push as push_graph
+    from cartkg.kg.store import StoreError
+
+    if endpoint is None and update_endpoint is None and gsp is None:
+        raise _fail("give --endpoint URL (or --update-endpoint URL, or --gsp URL) to push to")
+
+    def pushed(name: str, written: int, total: int) -> None:
+        if verbose and written == total:
+            err.print(f"pushed {_short(name)} ({total:,} triples)", markup=False, emoji=False, soft_wrap=True)
+
+    try:
+        target = Endpoint.from_env(endpoint, update=update_endpoint, gsp=gsp, timeout=timeout)
+        report = push_graph(graph, target, batch_size=batch_size, on_request=pushed)
+    except (RemoteError, StoreError) as exc:
+        raise _fail(escape(str(exc))) from None
+    for name, reason in report.failed.items():
+        err.print(f"[red]error:[/red] {escape(_short(name))}: {escape(reason)}", markup=True, emoji=False,
+                  soft_wrap=True)
+    if not report.complete:
+        for label, names in (("pushed", list(report.pushed)), ("not tried", report.skipped)):
+            if names:
+                err.print(f"{label}: {', '.join(map(_short, names))}", markup=False, emoji=False, soft_wrap=True)
+    out.print(report.summary(), markup=False, emoji=False, soft_wrap=True)
+    if not report.complete:
+        raise typer.Exit(code=1)
 
 
 def _build_into(sources: list[Path], into: Path, total: int, verbose: bool) -> None:

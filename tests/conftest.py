@@ -40,8 +40,33 @@ def graph_file(built, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def quads_file(built, graph_file) -> Path:
+    """The corpus graph in N-Quads, which keeps each document's named graph."""
+    return write_rdf(built.dataset, graph_file.with_suffix(".nq"), "nq")
+
+
+@pytest.fixture(scope="session")
 def graph(graph_file):
     return load_graph(graph_file)
+
+
+#: Columns made by GROUP_CONCAT, whose order SPARQL leaves to the engine.
+_CONCATENATED = {"entities-by-type": "xrefs"}
+
+
+def _comparable(name, result):
+    records = result.records()
+    column = _CONCATENATED.get(name)
+    for record in records if column else ():
+        record[column] = sorted(record[column].split())
+    return records
+
+
+@pytest.fixture(scope="session")
+def comparable():
+    """``comparable(name, result)``: the records of a named query's answer, in its order,
+    with the values of a GROUP_CONCAT column sorted, so that engines can be compared."""
+    return _comparable
 
 
 # ------------------------------------------------------------------------- readers
