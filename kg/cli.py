@@ -307,9 +307,21 @@ def analyze(
     entity: Annotated[
         Optional[str], typer.Option("--entity", "-e", help="List the entities linked to this one (label or id).")
     ] = None,
+    path: Annotated[
+        Optional[tuple[str, str]], typer.Option("--path", metavar="A B",
+                                                help="Print the shortest evidence path between two entities.")
+    ] = None,
+    communities: Annotated[
+        bool, typer.Option("--communities", help="List the Louvain communities of linked entities.")
+    ] = False,
+    compare: Annotated[
+        Optional[tuple[str, str]], typer.Option("--compare", metavar="A B",
+                                                help="Compare two entities' neighbours, by relation.")
+    ] = None,
     store: StoreOption = "oxigraph",
 ) -> None:
-    """Centrality, connected components and an entity's links, with networkx."""
+    """Centrality, connected components and an entity's links, with networkx; on request
+    an evidence path, the communities, or two entities' neighbourhoods side by side."""
     from cartkg.kg import analyze as an
     from cartkg.kg.store import StoreError, load_graph
 
@@ -317,6 +329,11 @@ def analyze(
         network = an.entity_graph(load_graph(graph, store=store))
     except StoreError as exc:
         raise _fail(str(exc)) from None
+    try:  # unknown entities and missing paths fail before anything is printed
+        found = an.evidence_path(network, *path) if path else None
+        comparison = an.compare_neighbours(network, *compare) if compare else None
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0])) from None
     rows = an.centrality(network, top=top)
     print_table(
         "Most central entities",
@@ -338,6 +355,16 @@ def analyze(
             ["predicate", "direction", "label", "weight"],
             [vars(link) for link in links],
         )
+    if communities:
+        out.print("\nLouvain communities (seeded):")
+        for i, group in enumerate(an.communities(network), start=1):
+            out.print(f"  community {i} ({len(group)}): " + ", ".join(group))
+    if found is not None:
+        out.print(f"\nEvidence path from {path[0]} to {path[1]} ({len(found.steps)} step(s)):")
+        out.print(str(found), markup=False)
+    if comparison is not None:
+        print_table(f"Neighbours of {comparison.first} and {comparison.second}", comparison.columns,
+                    comparison.rows())
 
 
 @app.command()
