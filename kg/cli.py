@@ -389,6 +389,34 @@ def stats(graph: GraphOption, store: StoreOption = "oxigraph") -> None:
     out.print(table)
 
 
+@app.command("export")
+def export_command(
+    graph: GraphOption,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="kgx, graphml or gexf.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the files into.")],
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Export the graph for other tools, and print what was kept (the loss report)."""
+    from cartkg.kg.export import ExportError
+    from cartkg.kg.graph_exports import export_graph
+    from cartkg.kg.store import StoreError, load_graph
+
+    try:
+        report = export_graph(load_graph(graph, store=store, with_ontology=False), fmt, output)
+    except (StoreError, ExportError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"{report.format} export ({report.scope})", title_justify="left")
+    for column, justify in (("what", "left"), ("in graph", "right"), ("in export", "right"), ("lost", "right")):
+        table.add_column(column, justify=justify)
+    for count in report.counts:
+        table.add_row(count.what, str(count.in_graph), str(count.in_export), str(count.lost))
+    out.print(table)
+    out.print("\n".join(str(path) for path in report.files))
+    out.print("lossless" if report.lossless else "[red]some items were lost[/red]")
+    if not report.lossless:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def serve(
     graph: GraphOption,

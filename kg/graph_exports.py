@@ -1,0 +1,311 @@
+"""Graph exports for other tools: KGX TSV (Biolink pipelines), GraphML and GEXF (Gephi,
+Cytoscape), each with a loss report read back from the written files.
+
+KGX (``nodes.tsv``, ``edges.tsv``): one node per lexicon entity, one edge per
+``ck:Statement``. Categories and predicates come from the ontology's SKOS mappings to
+Biolink (exact, close or broad match, inherited through ``rdfs:subClassOf`` and
+``rdfs:subPropertyOf``); a class without one is ``biolink:NamedThing``, a relation
+without one ``biolink:related_to``, and the cartkg predicate is always kept in
+``rdf_predicate``. Every other triple of an entity or a statement becomes a column
+named ``<prefix>_<local name>`` (values as CURIEs or literal text, lists joined with
+``|``), and each edge carries its evidence: the sentence's text, offsets, section and
+document, and its quantities as JSON. Literal datatypes are not kept, only lexical forms.
+
+GraphML and GEXF write :func:`cartkg.kg.analyze.entity_graph`, a projection: every lexicon
+entity (label, type) and one edge per affirmed (subject, predicate, object), weighted by
+the number of affirming sentences. Negated and hedged statements, and the sentences
+themselves, are outside that scope; the loss report counts what is inside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from cartkg.ontology.owl import CK, ontology_graph
+
+from . import iris
+from .analyze import entity_graph
+from .export import ExportError, atomic_write
+
+BIOLINK = Namespace("https://w3id.org/biolink/vocab/")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+#: Prefixes for CURIEs and column names, longest namespace first when matching.
+CURIE_PREFIXES = {**{k: str(v) for k, v in iris.PREFIXES.items()}, "rdf": str(RDF), "rdfs": str(RDFS),
+                  "biolink": str(BIOLINK)}
+#: The knowledge source of every node and edge, as an infores CURIE.
+INFORES = "infores:cartkg"
+#: Statements are read from text by rules.
+KNOWLEDGE_LEVEL = "knowledge_assertion"
+AGENT_TYPE = "text_mining_agent"
+LIST_DELIMITER = "|"
+#: Biolink mappings usable as a category or predicate: the Biolink term equals or is broader.
+_USABLE_MAPPINGS = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch)
+#: Entity triples with a KGX name of their own.
+NODE_COLUMNS = {RDFS.label: "name", SKOS.definition: "description", SKOS.altLabel: "synonym",
+                URIRef("http://www.geneontology.org/formats/oboInOwl#hasDbXref"): "xref"}
+NODE_HEADER = ["id", "category", "name", "description", "synonym", "xref", "provided_by", "iri"]
+EDGE_HEADER = ["id", "subject", "predicate", "object", "category", "knowledge_level", "agent_type",
+               "primary_knowledge_source", "knowledge_source", "publications", "rdf_predicate",
+               "document", "sentence_text", "sentence_begin", "sentence_end", "sentence_section", "quantities"]
+#: Statement triples with a KGX name of their own.
+EDGE_COLUMNS = {RDF.subject: "subject", RDF.object: "object", RDF.predicate: "rdf_predicate"}
+
+
+@dataclass(frozen=True)
+class Count:
+    """One kind of item: how many the graph holds (within the export's scope) and the file."""
+
+    what: str
+    in_graph: int
+    in_export: int
+
+    @property
+    def lost(self) -> int:
+        return self.in_graph - self.in_export
+
+
+@dataclass(frozen=True)
+class LossReport:
+    """What an export kept, counted by reading the written files back."""
+
+    format: str
+    scope: str
+    files: tuple[Path, ...]
+    counts: tuple[Count, ...]
+
+    @property
+    def lossless(self) -> bool:
+        return all(c.in_graph == c.in_export for c in self.counts)
+
+
+def curie(term: Node) -> str:
+    """An IRI as a CURIE where a prefix is known; a literal as its lexical form."""
+    text = str(term)
+    if isinstance(term, URIRef):
+        for prefix, namespace in sorted(CURIE_PREFIXES.items(), key=lambda kv: -len(kv[1])):
+            if text.startswith(namespace):
+                return f"{prefix}:{text[len(namespace):]}"
+    return text
+
+
+def column_name(predicate: URIRef) -> str:
+    """``ck:hasQuantity`` as ``ck_has_quantity``."""
+    prefix, _, local = curie(predicate).partition(":")
+    if not local:
+        raise ExportError(f"no column name for the property {predicate}")
+    return f"{prefix}_{re.sub(r'(?<!^)(?=[A-Z])', '_', local).lower()}"
+
+
+def biolink_terms(ontology: Graph | None = None) -> dict[URIRef, str]:
+    """Each ck class and property with its Biolink term (a CURIE), inherited from ancestors."""
+    onto = ontology if ontology is not None else ontology_graph()
+    direct = {}
+    for mapping in reversed(_USABLE_MAPPINGS):  # exact wins over close over broad
+        for s, o in onto.subject_objects(mapping):
+            if str(o).startswith(str(BIOLINK)) and str(s).startswith(str(CK)):
+                direct[s] = curie(o)
+    found = {}
+    for term in {s for s in onto.subjects() if isinstance(s, URIRef) and str(s).startswith(str(CK))}:
+        todo, seen = [term], set()
+        while todo:
+            current = todo.pop(0)
+            if current in direct:
+                found[term] = direct[current]
+                break
+            seen.add(current)
+            parents = [*onto.objects(current, RDFS.subClassOf), *onto.objects(current, RDFS.subPropertyOf)]
+            for parent in sorted(parents):
+                if parent not in seen:
+                    todo.append(parent)
+    return found
+
+
+def _values(graph: Graph, query: str) -> dict[Node, dict[URIRef, list[Node]]]:
+    """``{thing: {property: [values]}}`` from a query of ?x ?p ?o."""
+    table: dict[Node, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
+    for x, p, o in graph.query(query):
+        if o not in table[x][p]:
+            table[x][p].append(o)
+    return table
+
+
+def _joined(values: Iterable[Node]) -> str:
+    texts = sorted({curie(v) for v in values})
+    for text in texts:
+        if LIST_DELIMITER in text:
+            raise ExportError(f"the value {text!r} holds the list delimiter {LIST_DELIMITER!r}")
+    return LIST_DELIMITER.join(texts)
+
+
+PREFIX = "PREFIX ck: <https://w3id.org/cartkg/ontology/>\nPREFIX prov: <http://www.w3.org/ns/prov#>\n"
+ENTITY_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?x ck:entityType ?t ; ?p ?o }"
+STATEMENT_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?x a ck:Statement ; ?p ?o FILTER(?p != rdf:type) }"
+SENTENCE_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?st a ck:Statement ; prov:wasDerivedFrom ?x . ?x ?p ?o }"
+QUANTITY_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?st ck:hasQuantity ?x . ?x ?p ?o FILTER(?p != rdf:type) }"
+DOCUMENT_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?x a ck:Document ; ?p ?o }"
+
+
+def _write_tsv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=header, delimiter="\t", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream, delimiter="\t"))
+
+
+def kgx_rows(graph: Graph) -> tuple[list[str], list[dict[str, str]], list[str], list[dict[str, str]]]:
+    """The node and edge headers and rows of the KGX export, sorted by id."""
+    biolink = biolink_terms()
+    entities = _values(graph, ENTITY_TRIPLES)
+    node_extra = sorted({column_name(p) for props in entities.values() for p in props if p not in NODE_COLUMNS})
+    nodes = []
+    for entity, props in entities.items():
+        row = {"id": curie(entity), "provided_by": INFORES, "iri": str(entity)}
+        types = [CK[str(t)] for t in props[CK.entityType]]
+        row["category"] = _joined(URIRef(BIOLINK + biolink.get(t, "biolink:NamedThing").split(":", 1)[1])
+                                  for t in types)
+        for p, values in props.items():
+            row[NODE_COLUMNS.get(p) or column_name(p)] = _joined(values)
+        nodes.append(row)
+    statements = _values(graph, STATEMENT_TRIPLES)
+    sentences = _values(graph, SENTENCE_TRIPLES)
+    quantities = _values(graph, QUANTITY_TRIPLES)
+    documents = _values(graph, DOCUMENT_TRIPLES)
+    edge_extra = sorted({column_name(p) for props in statements.values() for p in props if p not in EDGE_COLUMNS}
+                        - set(EDGE_HEADER))
+    edges = []
+    for statement, props in statements.items():
+        (predicate,) = props[RDF.predicate]
+        (sentence,) = props[PROV.wasDerivedFrom]
+        sent = sentences[sentence]
+        (doc,) = sent[CK.inDocument]
+        publications = documents[doc].get(CK.bibliographicIdentifier) or [doc]
+        row = {"id": curie(statement), "predicate": biolink.get(predicate, "biolink:related_to"),
+               "category": "biolink:Association", "knowledge_level": KNOWLEDGE_LEVEL, "agent_type": AGENT_TYPE,
+               "primary_knowledge_source": INFORES, "knowledge_source": INFORES,
+               "publications": _joined(publications), "document": curie(doc),
+               "sentence_text": _joined(sent[CK.text]), "sentence_begin": _joined(sent[CK.beginOffset]),
+               "sentence_end": _joined(sent[CK.endOffset]), "sentence_section": _joined(sent.get(CK.section, [])),
+               "quantities": json.dumps(
+                   [{"id": curie(q), **{column_name(p): _joined(v) for p, v in sorted(quantities[q].items())}}
+                    for q in sorted(props.get(CK.hasQuantity, []))], sort_keys=True) if CK.hasQuantity in props else ""}
+        for p, values in props.items():
+            row[EDGE_COLUMNS.get(p) or column_name(p)] = _joined(values)
+        edges.append(row)
+    nodes.sort(key=lambda r: r["id"])
+    edges.sort(key=lambda r: r["id"])
+    return NODE_HEADER + node_extra, nodes, EDGE_HEADER + edge_extra, edges
+
+
+def _triple_count(graph: Graph, query: str) -> int:
+    return sum(len({curie(v) for v in values}) for props in _values(graph, query).values() for values in props.values())
+
+
+def _cells(rows: list[dict[str, str]], skip: set[str]) -> int:
+    return sum(len(v.split(LIST_DELIMITER)) for row in rows for k, v in row.items() if k not in skip and v)
+
+
+def write_kgx(graph: Graph, directory: str | Path) -> LossReport:
+    """Write ``nodes.tsv`` and ``edges.tsv`` to ``directory``; count what was kept."""
+    directory = Path(directory)
+    node_header, nodes, edge_header, edges = kgx_rows(graph)
+    files = (_write_tsv(directory / "nodes.tsv", node_header, nodes),
+             _write_tsv(directory / "edges.tsv", edge_header, edges))
+    nodes_back, edges_back = read_tsv(files[0]), read_tsv(files[1])
+    added_node = {"id", "category", "provided_by", "iri"}
+    added_edge = set(EDGE_HEADER) - {"subject", "object", "rdf_predicate"}
+    evidence = int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
+                                         "prov:wasDerivedFrom ?s . ?s ck:text ?t }")))[0])
+    counts = (
+        Count("entities", len(_values(graph, ENTITY_TRIPLES)), len({r["id"] for r in nodes_back})),
+        Count("relations (statements)", len(_values(graph, STATEMENT_TRIPLES)), len({r["id"] for r in edges_back})),
+        Count("evidence items (sentences of statements)", evidence, sum(1 for r in edges_back if r["sentence_text"])),
+        Count("entity properties", _triple_count(graph, ENTITY_TRIPLES), _cells(nodes_back, added_node)),
+        Count("statement properties", _triple_count(graph, STATEMENT_TRIPLES), _cells(edges_back, added_edge)),
+        Count("quantity properties", _triple_count(graph, QUANTITY_TRIPLES),
+              sum(len(q) - 1 for r in edges_back if r["quantities"] for q in json.loads(r["quantities"]))),
+    )
+    return LossReport("kgx", "every lexicon entity and every statement", files, counts)
+
+
+def plain_entity_graph(graph: Graph) -> nx.MultiDiGraph:
+    """The entity graph with sorted nodes and edges and plain str/int attributes."""
+    network = entity_graph(graph)
+    plain = nx.MultiDiGraph()
+    for node in sorted(network):
+        data = network.nodes[node]
+        plain.add_node(node, label=str(data.get("label", node)), type=str(data.get("type", "")))
+    for s, o, key, data in sorted(network.edges(keys=True, data=True), key=lambda e: e[:3]):
+        plain.add_edge(s, o, key=key, predicate=str(data["predicate"]), weight=int(data["weight"]))
+    return plain
+
+
+AFFIRMED = PREFIX + """SELECT ?s ?p ?o ?sentence WHERE {
+  ?st a ck:Statement ; ck:assertionStatus ck:affirmed ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ;
+      prov:wasDerivedFrom ?sentence }"""
+
+
+def _network_report(fmt: str, graph: Graph, path: Path, back: nx.MultiDiGraph) -> LossReport:
+    entities = {str(e) for e, *_ in graph.query(ENTITY_TRIPLES)}
+    affirmed = {(str(s), str(p).rsplit("/", 1)[-1], str(o), str(x)) for s, p, o, x in graph.query(AFFIRMED)}
+    relations = {t[:3] for t in affirmed}
+    kept = [(s, d.get("predicate"), o, d) for s, o, d in back.edges(data=True)]
+    counts = (
+        Count("entities", len(entities), sum(1 for n in back if n in entities)),
+        Count("relations (affirmed, distinct)", len(relations), len({(s, p, o) for s, p, o, _ in kept} & relations)),
+        Count("evidence items (affirming sentences, as weights)", len(affirmed),
+              sum(int(d["weight"]) for s, p, o, d in kept if (s, p, o) in relations)),
+        Count("properties (label and type per entity, predicate and weight per relation)",
+              2 * len(entities) + 2 * len(relations),
+              sum(("label" in d) + ("type" in d) for _, d in back.nodes(data=True))
+              + sum(("predicate" in d) + ("weight" in d) for *_, d in kept)),
+    )
+    scope = "entity graph: every lexicon entity, affirmed relations weighted by sentences"
+    return LossReport(fmt, scope, (path,), counts)
+
+
+def write_graphml(graph: Graph, directory: str | Path) -> LossReport:
+    """Write ``entities.graphml``: the entity graph (see the module's docstring for its scope)."""
+    network = plain_entity_graph(graph)
+    path = atomic_write(Path(directory) / "entities.graphml", lambda tmp: nx.write_graphml(network, tmp))
+    return _network_report("graphml", graph, path, nx.read_graphml(path, force_multigraph=True))
+
+
+def write_gexf(graph: Graph, directory: str | Path) -> LossReport:
+    """Write ``entities.gexf``: the entity graph (see the module's docstring for its scope)."""
+    network = plain_entity_graph(graph)
+    path = atomic_write(Path(directory) / "entities.gexf", lambda tmp: nx.write_gexf(network, tmp))
+    return _network_report("gexf", graph, path, nx.read_gexf(path))
+
+
+#: Export formats by name.
+EXPORTERS: dict[str, Callable[[Graph, str | Path], LossReport]] = {
+    "kgx": write_kgx,
+    "graphml": write_graphml,
+    "gexf": write_gexf,
+}
+
+
+def export_graph(graph: Graph, fmt: str, directory: str | Path) -> LossReport:
+    """Write the graph in one of :data:`EXPORTERS`' formats into ``directory``."""
+    if fmt not in EXPORTERS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORTERS)}")
+    return EXPORTERS[fmt](graph, directory)
