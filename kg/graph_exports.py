@@ -1,5 +1,5 @@
-"""Graph exports for other tools: KGX TSV (Biolink pipelines), GraphML and GEXF (Gephi,
-Cytoscape), each with a loss report read back from the written files.
+"""Graph exports for other tools: KGX TSV (Biolink pipelines), Neo4j CSV (property graphs),
+GraphML and GEXF (Gephi, Cytoscape), each with a loss report read back from the written files.
 
 KGX (``nodes.tsv``, ``edges.tsv``): one node per lexicon entity, one edge per
 ``ck:Statement``. Categories and predicates come from the ontology's SKOS mappings to
@@ -10,6 +10,16 @@ without one ``biolink:related_to``, and the cartkg predicate is always kept in
 named ``<prefix>_<local name>`` (values as CURIEs or literal text, lists joined with
 ``|``), and each edge carries its evidence: the sentence's text, offsets, section and
 document, and its quantities as JSON. Literal datatypes are not kept, only lexical forms.
+
+Neo4j (``nodes.csv``, ``relationships.csv``, ``import.cypher``): the layout of
+``neo4j-admin database import`` with typed headers, and a Cypher script (``LOAD CSV`` and
+``MERGE``) that builds the same graph. One node per lexicon entity, labelled ``Entity`` and
+its entity type; one relationship per ``ck:Statement``, typed by the relation's local name
+(``hasAdverseEvent``), from subject to object. The columns are those of KGX: every other
+triple as ``<prefix>_<local name>``, the statement's evidence (document, sentence text,
+offsets, section, quantities as JSON) on the relationship. Columns are typed from the
+literals' datatypes (``int``, ``double``, ``boolean``, else ``string``), as arrays
+(``string[]``, delimiter ``;``) where any item has more than one value.
 
 GraphML and GEXF write :func:`cartkg.kg.analyze.entity_graph`, a projection: every lexicon
 entity (label, type) and one edge per affirmed (subject, predicate, object), weighted by
@@ -246,6 +256,181 @@ def write_kgx(graph: Graph, directory: str | Path) -> LossReport:
     return LossReport("kgx", "every lexicon entity and every statement", files, counts)
 
 
+#: neo4j-admin's default array delimiter.
+NEO4J_ARRAY_DELIMITER = ";"
+NEO4J_NODE_HEADER = ["id:ID", ":LABEL", "name", "iri"]
+NEO4J_REL_HEADER = [":START_ID", ":END_ID", ":TYPE", "id", "rdf_predicate", "document", "sentence_text",
+                    "sentence_begin:int", "sentence_end:int", "sentence_section", "quantities"]
+#: Statement triples in a column of their own.
+NEO4J_REL_COLUMNS = {RDF.subject: ":START_ID", RDF.object: ":END_ID", RDF.predicate: "rdf_predicate"}
+#: The label every node carries besides its entity type.
+NEO4J_ENTITY_LABEL = "Entity"
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_NEO4J_TYPES = {**{_XSD + t: "int" for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger",
+                                              "positiveInteger", "negativeInteger", "nonPositiveInteger")},
+                **{_XSD + t: "double" for t in ("decimal", "double", "float")}, _XSD + "boolean": "boolean"}
+#: How import.cypher converts a cell of each type.
+_CYPHER_CASTS = {"int": "toInteger", "double": "toFloat", "boolean": "toBoolean", "string": ""}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _neo4j_type(value_lists: Iterable[list[Node]]) -> str:
+    """The neo4j-admin type of a column holding these lists of values: one type, ``[]`` if any has two."""
+    value_lists = list(value_lists)
+    kinds = {_NEO4J_TYPES.get(str(v.datatype), "string") if isinstance(v, Literal) else "string"
+             for values in value_lists for v in values}
+    kind = kinds.pop() if len(kinds) == 1 else "string"
+    return kind + "[]" if any(len(values) > 1 for values in value_lists) else kind
+
+
+def _neo4j_cell(values: list[Node], kind: str) -> str:
+    texts = sorted({curie(v) for v in values})
+    if not kind.endswith("[]"):
+        (text,) = texts
+        return text
+    for text in texts:
+        if NEO4J_ARRAY_DELIMITER in text:
+            raise ExportError(f"the value {text!r} holds the array delimiter {NEO4J_ARRAY_DELIMITER!r}")
+    return NEO4J_ARRAY_DELIMITER.join(texts)
+
+
+def _typed_columns(table: dict[Node, dict[URIRef, list[Node]]], named: dict[URIRef, str]) -> dict[URIRef, str]:
+    """``{property: "column:type"}`` for the properties without a column of their own."""
+    columns = {}
+    for p in sorted({p for props in table.values() for p in props} - set(named)):
+        kind = _neo4j_type(props[p] for props in table.values() if p in props)
+        columns[p] = column_name(p) + ("" if kind == "string" else f":{kind}")
+    return columns
+
+
+def neo4j_rows(graph: Graph) -> tuple[list[str], list[dict[str, str]], list[str], list[dict[str, str]]]:
+    """The node and relationship headers (typed) and rows of the Neo4j export, sorted by id."""
+    entities = _values(graph, ENTITY_TRIPLES)
+    node_named = {RDFS.label: "name"}
+    node_columns = {**node_named, **_typed_columns(entities, node_named)}
+    nodes = []
+    for entity, props in entities.items():
+        (entity_type,) = props[CK.entityType]
+        if not _IDENTIFIER.fullmatch(str(entity_type)):
+            raise ExportError(f"the entity type {entity_type!r} is no Neo4j label")
+        row = {"id:ID": curie(entity), ":LABEL": f"{NEO4J_ENTITY_LABEL}{NEO4J_ARRAY_DELIMITER}{entity_type}",
+               "iri": str(entity)}
+        for p, values in props.items():
+            row[node_columns[p]] = _neo4j_cell(values, node_columns[p].partition(":")[2] or "string")
+        nodes.append(row)
+    statements = _values(graph, STATEMENT_TRIPLES)
+    sentences = _values(graph, SENTENCE_TRIPLES)
+    quantities = _values(graph, QUANTITY_TRIPLES)
+    rel_columns = {**NEO4J_REL_COLUMNS, **_typed_columns(statements, NEO4J_REL_COLUMNS)}
+    rels = []
+    for statement, props in statements.items():
+        (predicate,) = props[RDF.predicate]
+        rel_type = str(predicate).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        if not _IDENTIFIER.fullmatch(rel_type):
+            raise ExportError(f"the relation {predicate} has no Neo4j type name")
+        (sentence,) = props[PROV.wasDerivedFrom]
+        sent = sentences[sentence]
+        row = {":TYPE": rel_type, "id": curie(statement), "document": _joined(sent[CK.inDocument]),
+               "sentence_text": _joined(sent[CK.text]), "sentence_begin:int": _joined(sent[CK.beginOffset]),
+               "sentence_end:int": _joined(sent[CK.endOffset]), "sentence_section": _joined(sent.get(CK.section, [])),
+               "quantities": json.dumps(
+                   [{"id": curie(q), **{column_name(p): _joined(v) for p, v in sorted(quantities[q].items())}}
+                    for q in sorted(props[CK.hasQuantity])], sort_keys=True) if CK.hasQuantity in props else ""}
+        for p, values in props.items():
+            row[rel_columns[p]] = _neo4j_cell(values, rel_columns[p].partition(":")[2] or "string")
+        rels.append(row)
+    nodes.sort(key=lambda r: r["id:ID"])
+    rels.sort(key=lambda r: r["id"])
+    node_extra = sorted(set(node_columns.values()) - set(NEO4J_NODE_HEADER))
+    rel_extra = sorted(set(rel_columns.values()) - set(NEO4J_REL_HEADER))
+    return NEO4J_NODE_HEADER + node_extra, nodes, NEO4J_REL_HEADER + rel_extra, rels
+
+
+def _cypher_value(column: str) -> str:
+    """The Cypher expression that reads a typed CSV column of ``row``."""
+    name, _, kind = column.partition(":")
+    cell = f"row.`{column}`"
+    cast = _CYPHER_CASTS[kind.removesuffix("[]") or "string"]
+    if kind.endswith("[]"):
+        split = f"split({cell}, '{NEO4J_ARRAY_DELIMITER}')"
+        return f"[x IN {split} | {cast}(x)]" if cast else split
+    return f"{cast}({cell})" if cast else cell
+
+
+def _cypher_sets(variable: str, header: list[str], skip: set[str]) -> str:
+    return ",\n    ".join(f"{variable}.`{c.partition(':')[0]}` = {_cypher_value(c)}" for c in header if c not in skip)
+
+
+def neo4j_cypher(node_header: list[str], nodes: list[dict[str, str]], rel_header: list[str],
+                 rels: list[dict[str, str]], nodes_file: str = "nodes.csv",
+                 rels_file: str = "relationships.csv") -> str:
+    """A Cypher script that loads the two CSV files (from Neo4j's import directory) with MERGE."""
+    parts = ["// cartkg: the Neo4j export, loaded with LOAD CSV and MERGE (files in Neo4j's import directory).",
+             f"CREATE CONSTRAINT cartkg_entity_id IF NOT EXISTS FOR (n:{NEO4J_ENTITY_LABEL}) REQUIRE n.id IS UNIQUE;"]
+    node_sets = _cypher_sets("n", node_header, {"id:ID", ":LABEL"})
+    for labels in sorted({r[":LABEL"] for r in nodes}):
+        extra = ":".join(f"`{label}`" for label in labels.split(NEO4J_ARRAY_DELIMITER) if label != NEO4J_ENTITY_LABEL)
+        parts.append(f"LOAD CSV WITH HEADERS FROM 'file:///{nodes_file}' AS row\n"
+                     f"WITH row WHERE row.`:LABEL` = '{labels}'\n"
+                     f"MERGE (n:{NEO4J_ENTITY_LABEL} {{id: row.`id:ID`}})\n"
+                     f"SET n:{extra},\n    {node_sets};")
+    rel_sets = _cypher_sets("r", rel_header, {":START_ID", ":END_ID", ":TYPE", "id"})
+    for rel_type in sorted({r[":TYPE"] for r in rels}):
+        parts.append(f"LOAD CSV WITH HEADERS FROM 'file:///{rels_file}' AS row\n"
+                     f"WITH row WHERE row.`:TYPE` = '{rel_type}'\n"
+                     f"MATCH (s:{NEO4J_ENTITY_LABEL} {{id: row.`:START_ID`}})\n"
+                     f"MATCH (o:{NEO4J_ENTITY_LABEL} {{id: row.`:END_ID`}})\n"
+                     f"MERGE (s)-[r:`{rel_type}` {{id: row.id}}]->(o)\n"
+                     f"SET {rel_sets};")
+    return "\n\n".join(parts) + "\n"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _typed_cells(rows: list[dict[str, str]], skip: set[str]) -> int:
+    """Values in the rows' cells outside ``skip``: an array cell holds one per item."""
+    return sum(len(v.split(NEO4J_ARRAY_DELIMITER)) if k.endswith("[]") else 1
+               for row in rows for k, v in row.items() if k not in skip and v)
+
+
+def write_neo4j(graph: Graph, directory: str | Path) -> LossReport:
+    """Write ``nodes.csv``, ``relationships.csv`` and ``import.cypher`` to ``directory``; count what was kept."""
+    directory = Path(directory)
+    node_header, nodes, rel_header, rels = neo4j_rows(graph)
+    script = neo4j_cypher(node_header, nodes, rel_header, rels)
+    files = (_write_csv(directory / "nodes.csv", node_header, nodes),
+             _write_csv(directory / "relationships.csv", rel_header, rels),
+             atomic_write(directory / "import.cypher", lambda tmp: tmp.write_text(script, encoding="utf-8")))
+    nodes_back, rels_back = read_csv(files[0]), read_csv(files[1])
+    added_rel = set(NEO4J_REL_HEADER) - set(NEO4J_REL_COLUMNS.values())
+    evidence = int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
+                                         "prov:wasDerivedFrom ?s . ?s ck:text ?t }")))[0])
+    counts = (
+        Count("entities", len(_values(graph, ENTITY_TRIPLES)), len({r["id:ID"] for r in nodes_back})),
+        Count("relations (statements)", len(_values(graph, STATEMENT_TRIPLES)), len({r["id"] for r in rels_back})),
+        Count("evidence items (sentences of statements)", evidence, sum(1 for r in rels_back if r["sentence_text"])),
+        Count("entity properties", _triple_count(graph, ENTITY_TRIPLES),
+              _typed_cells(nodes_back, {"id:ID", ":LABEL", "iri"})),
+        Count("statement properties", _triple_count(graph, STATEMENT_TRIPLES), _typed_cells(rels_back, added_rel)),
+        Count("quantity properties", _triple_count(graph, QUANTITY_TRIPLES),
+              sum(len(q) - 1 for r in rels_back if r["quantities"] for q in json.loads(r["quantities"]))),
+    )
+    return LossReport("neo4j", "every lexicon entity and every statement", files, counts)
+
+
 def plain_entity_graph(graph: Graph) -> nx.MultiDiGraph:
     """The entity graph with sorted nodes and edges and plain str/int attributes."""
     network = entity_graph(graph)
@@ -299,6 +484,7 @@ def write_gexf(graph: Graph, directory: str | Path) -> LossReport:
 #: Export formats by name.
 EXPORTERS: dict[str, Callable[[Graph, str | Path], LossReport]] = {
     "kgx": write_kgx,
+    "neo4j": write_neo4j,
     "graphml": write_graphml,
     "gexf": write_gexf,
 }

@@ -1,5 +1,5 @@
-"""KGX, GraphML and GEXF exports of the bundled corpus: zero loss, read back and
-compared with the graph's SPARQL answers."""
+"""KGX, Neo4j CSV, GraphML and GEXF exports of the bundled corpus: zero loss, read back and
+compared with the graph's SPARQL answers; the Neo4j CSVs loaded into ladybug."""
 
 from __future__ import annotations
 
@@ -125,3 +125,116 @@ def test_cli_export_prints_the_loss_report(graph_file, tmp_path):
     assert (tmp_path / "nodes.tsv").exists() and (tmp_path / "edges.tsv").exists()
     bad = CliRunner().invoke(app, ["export", "--graph", str(graph_file), "--format", "nope", "-o", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def _ladybug_load(directory, db_path):
+    """The Neo4j export in an embedded Cypher database (ladybug): DDL from the typed headers,
+    then COPY FROM each CSV, one relationship table per :TYPE."""
+    ladybug = pytest.importorskip("ladybug")
+    kinds = {"int": "INT64", "double": "DOUBLE", "boolean": "BOOLEAN", "string": "STRING"}
+
+    def columns(header, skip):
+        out = []
+        for i, column in enumerate(header):
+            if column in skip:
+                continue
+            name, _, kind = column.partition(":")
+            base = kinds[kind.removesuffix("[]") or "string"]
+            cell = f"column{i}"
+            if kind.endswith("[]"):
+                out.append((name, base + "[]", f"CAST(string_split({cell}, ';') AS {base}[])"))
+            else:
+                out.append((name, base, cell if base == "STRING" else f"CAST({cell} AS {base})"))
+        return out
+
+    node_header = ge.read_csv(directory / "nodes.csv")[0].keys()
+    rel_rows = ge.read_csv(directory / "relationships.csv")
+    rel_header = list(rel_rows[0].keys())
+    node_cols = columns(list(node_header), {"id:ID", ":LABEL"})
+    rel_cols = columns(rel_header, {":START_ID", ":END_ID", ":TYPE"})
+    source = "(header=false, skip=1, auto_detect=false)"  # ladybug would read `name:type` headers its own way
+    conn = ladybug.Connection(ladybug.Database(str(db_path)))
+    conn.execute("CREATE NODE TABLE Entity(id STRING PRIMARY KEY, labels STRING[], "
+                 + ", ".join(f"{n} {t}" for n, t, _ in node_cols) + ")")
+    conn.execute(f"COPY Entity FROM (LOAD FROM '{directory / 'nodes.csv'}' {source} RETURN column0, "
+                 "string_split(column1, ';'), " + ", ".join(e for *_, e in node_cols) + ")")
+    type_at = rel_header.index(":TYPE")
+    for rel_type in sorted({r[":TYPE"] for r in rel_rows}):
+        conn.execute(f"CREATE REL TABLE {rel_type}(FROM Entity TO Entity, "
+                     + ", ".join(f"{n} {t}" for n, t, _ in rel_cols) + ")")
+        conn.execute(f"COPY {rel_type} FROM (LOAD FROM '{directory / 'relationships.csv'}' {source} "
+                     f"WHERE column{type_at} = '{rel_type}' RETURN column0, column1, "
+                     + ", ".join(e for *_, e in rel_cols) + ")")
+    return conn
+
+
+def _rows(conn, query):
+    return conn.execute(query).get_all()
+
+
+@pytest.fixture(scope="module")
+def cypher(exported, tmp_path_factory):
+    return _ladybug_load(exported[0], tmp_path_factory.mktemp("ladybug") / "db")
+
+
+def test_neo4j_export_loads_into_a_cypher_database_with_every_count(graph, exported, cypher):
+    entities = ge._values(graph, ge.ENTITY_TRIPLES)
+    statements = ge._values(graph, ge.STATEMENT_TRIPLES)
+    assert _rows(cypher, "MATCH (n:Entity) RETURN count(n)") == [[len(entities)]]
+    assert _rows(cypher, "MATCH ()-[r]->() RETURN count(r)") == [[len(statements)]]
+    # Every entity property value, counted in the database (arrays item by item).
+    nodes = _rows(cypher, "MATCH (n:Entity) RETURN n")
+    skip = {"id", "labels", "iri"}  # the node's key, its labels (the entity type is a column too), its IRI
+    values = sum(len(v) if isinstance(v, list) else 1 for (n,) in nodes for k, v in n.items()
+                 if not k.startswith("_") and k not in skip and v is not None)
+    assert values == ge._triple_count(graph, ge.ENTITY_TRIPLES)
+    labels = {n["id"]: n["labels"] for (n,) in nodes}
+    types = {ge.curie(e): str(t) for e, props in entities.items() for t in props[ge.CK.entityType]}
+    assert labels == {e: ["Entity", t] for e, t in types.items()}
+    assert labels["cke:tisagenlecleucel"] == ["Entity", "CARTProduct"]
+    rels = _rows(cypher, "MATCH (s)-[r]->(o) RETURN s.id, label(r), r, o.id")
+    added = {"id", "document", "sentence_text", "sentence_begin",
+             "sentence_end", "sentence_section", "quantities"}
+    values = sum(2 + sum(len(v) if isinstance(v, list) else 1 for k, v in r.items()
+                                 if not k.startswith("_") and k not in added and v is not None)
+                 for *_, r, _ in rels)  # 2: subject and object, as the ends of the relationship
+    assert values == ge._triple_count(graph, ge.STATEMENT_TRIPLES)
+    assert sum(1 for _, _, r, _ in rels if r["sentence_text"]) == len(statements)
+    expected = {ge.curie(st): (ge.curie(s), str(p).rsplit("/", 1)[-1], ge.curie(o), ge.curie(status), str(rule),
+                               str(text)) for st, s, p, o, status, rule, text in graph.query(STATEMENTS)}
+    got = {r["id"]: (s, t, o, r["ck_assertion_status"], r["ck_rule"], r["sentence_text"]) for s, t, r, o in rels}
+    assert got == expected
+    typed = next(r for *_, r, _ in rels if r["ck_grade"] is not None)
+    assert isinstance(typed["ck_grade"], int) and isinstance(typed["sentence_begin"], int)
+    with_quantities = [r for *_, r, _ in rels if r["quantities"]]
+    assert sum(len(json.loads(r["quantities"])) for r in with_quantities) == len(
+        {q for q, *_ in graph.query(ge.QUANTITY_TRIPLES)})
+
+
+def test_neo4j_cypher_answers_match_sparql(graph, cypher):
+    toxicities = {str(o) for (o,) in graph.query("""PREFIX ck: <https://w3id.org/cartkg/ontology/>
+        SELECT ?tox WHERE { ?st a ck:Statement ; rdf:subject <https://w3id.org/cartkg/entity/tisagenlecleucel> ;
+          rdf:predicate ck:hasAdverseEvent ; rdf:object ?t ; ck:assertionStatus ck:affirmed . ?t rdfs:label ?tox }""")}
+    got = {t for (t,) in _rows(cypher, """MATCH (p:Entity {id: 'cke:tisagenlecleucel'})-[r:hasAdverseEvent]->(t)
+                                          WHERE r.ck_assertion_status = 'ck:affirmed' RETURN DISTINCT t.name""")}
+    assert toxicities and got == toxicities
+    targets = {(str(p), str(a)) for p, a in graph.query("""PREFIX ck: <https://w3id.org/cartkg/ontology/>
+        SELECT DISTINCT ?p ?a WHERE { ?st a ck:Statement ; rdf:subject ?s ; rdf:predicate ck:targets ;
+          rdf:object ?o ; ck:assertionStatus ck:affirmed . ?s rdfs:label ?p . ?o rdfs:label ?a }""")}
+    got = {(p, a) for p, a in _rows(cypher, """MATCH (p:Entity)-[r:targets]->(a:Entity)
+                                             WHERE r.ck_assertion_status = 'ck:affirmed' RETURN p.name, a.name""")}
+    assert len(targets) > 3 and got == targets
+
+
+def test_neo4j_cypher_script_merges_every_label_type_and_column(exported):
+    directory = exported[0]
+    script = (directory / "import.cypher").read_text()
+    nodes, rels = ge.read_csv(directory / "nodes.csv"), ge.read_csv(directory / "relationships.csv")
+    for label in {r[":LABEL"] for r in nodes}:
+        assert f"row.`:LABEL` = '{label}'" in script
+    for rel_type in {r[":TYPE"] for r in rels}:
+        assert f"MERGE (s)-[r:`{rel_type}` {{id: row.id}}]->(o)" in script
+    for column in [*nodes[0], *rels[0]]:
+        assert f"row.`{column}`" in script or column == "id", column
+    assert "toInteger(row.`sentence_begin:int`)" in script
+    assert script.count("LOAD CSV WITH HEADERS") == len({r[":LABEL"] for r in nodes}) + len({r[":TYPE"] for r in rels})
