@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import Literal, URIRef
 
 from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
 from cartkg.extract.readers import read_sources
@@ -28,6 +28,7 @@ from cartkg.ontology.owl import CK, ontology_graph, ontology_text
 
 from . import iris
 from .build import Triple, document_triples, vocabulary_triples
+from .export import to_oxigraph
 
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
@@ -48,28 +49,16 @@ class UpdateSummary:
         return {name: len(getattr(self, name)) for name in OUTCOMES}
 
 
-def _term(term: URIRef | BNode | Literal) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    if term.datatype is not None:
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-    return ox.Literal(str(term))
-
-
 def replace_graph_update(graph: URIRef, triples: Iterable[Triple]) -> str:
     """One SPARQL update that empties a named graph and fills it with ``triples``."""
-    lines = sorted({f"{_term(s)} {_term(p)} {_term(o)} ." for s, p, o in triples})
+    lines = sorted({f"{to_oxigraph(s)} {to_oxigraph(p)} {to_oxigraph(o)} ." for s, p, o in triples})
     body = "\n".join(lines)
     return f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}"
 
 
 def content_hash(triples: Iterable[Triple]) -> str:
     """A hash of a set of triples, independent of their order."""
-    lines = sorted({f"{_term(s)} {_term(p)} {_term(o)}" for s, p, o in triples})
+    lines = sorted({f"{to_oxigraph(s)} {to_oxigraph(p)} {to_oxigraph(o)}" for s, p, o in triples})
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 

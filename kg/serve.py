@@ -46,13 +46,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pyoxigraph as ox
-from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
 from cartkg import __version__
 from cartkg.queries.library import NamedQuery, QueryError, list_queries
 
 from . import iris
+from .export import to_oxigraph
 from .store import load_graph
 
 #: Media types of SELECT and ASK answers; the first is the default, and the order
@@ -211,16 +211,6 @@ def _solutions(variables: list[ox.Variable], rows: Iterable[ox.QuerySolution]) -
     return ox.parse_query_results("\n".join(lines) + "\n", ox.QueryResultsFormat.TSV)
 
 
-def _ox_term(term: Identifier) -> ox.NamedNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, Literal) and term.language:
-        return ox.Literal(str(term), language=term.language)
-    if isinstance(term, Literal) and term.datatype:
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-    return ox.Literal(str(term))
-
-
 def _is_update(text: str) -> bool:
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import parseUpdate
@@ -295,7 +285,7 @@ class Endpoint:
                 use_default_graph_as_union=not default,
                 default_graph=default or None,
                 named_graphs=named or None,
-                substitutions={ox.Variable(k): _ox_term(v) for k, v in request.bindings.items()},
+                substitutions={ox.Variable(k): to_oxigraph(v) for k, v in request.bindings.items()},
             )
         except SyntaxError as exc:
             if _is_update(request.text):

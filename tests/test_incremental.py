@@ -15,7 +15,8 @@ from cartkg.extract.pipeline import Extractor
 from cartkg.extract.readers import read_sources
 from cartkg.kg import incremental, iris
 from cartkg.kg.build import document_triples
-from cartkg.kg.incremental import IncrementalStore, _term, build_into
+from cartkg.kg.export import to_oxigraph
+from cartkg.kg.incremental import IncrementalStore, build_into
 
 SENTENCES = [
     "Tisagenlecleucel targets CD19 and caused CRS in {n}% of patients.",
@@ -40,7 +41,7 @@ def _graph(store: IncrementalStore, doc_id: str) -> set[str]:
 def _expected(folder: Path) -> dict[str, set[str]]:
     extractor = Extractor()
     return {
-        doc.id: {f"{_term(s)} {_term(p)} {_term(o)}" for s, p, o in document_triples(extractor.extract(doc))}
+        doc.id: {f"{to_oxigraph(s)} {to_oxigraph(p)} {to_oxigraph(o)}" for s, p, o in document_triples(extractor.extract(doc))}
         for doc in read_sources([folder])
     }
 
