@@ -27,6 +27,7 @@ from pathlib import Path
 from cartkg import __version__
 
 from .lexicon import Entity, Lexicon, bundled_lexicon
+from .lexicon import is_case_sensitive as _lexicon_case_sensitive
 from .mappings import (
     BASE_PREFIXES,
     CATEGORIES,
@@ -194,7 +195,8 @@ def is_case_sensitive(name: str) -> bool:
     >>> is_case_sensitive("ALL"), is_case_sensitive("CD19"), is_case_sensitive("tisa-cel")
     (True, True, False)
     """
-    return len(normalize(name, fold=False)) <= 3 or not any(ch.islower() for ch in name)
+    # The lexicon's rule (no lower-case letter), and, against outside labels, short names too.
+    return _lexicon_case_sensitive(name) or len(normalize(name, fold=False)) <= 3
 
 
 def match_key(name: str) -> tuple[bool, str]:
