@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -392,28 +393,48 @@ def stats(graph: GraphOption, store: StoreOption = "oxigraph") -> None:
 @app.command("export")
 def export_command(
     graph: GraphOption,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="kgx, graphml or gexf.")],
+    fmt: Annotated[list[str], typer.Option(
+        "--format", "-f", help="ttl, nt, nq, trig, jsonld, xml, neo4j, kgx, graphml, gexf, sssom, or all; "
+                               "repeat for several.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the files into.")],
     store: StoreOption = "oxigraph",
 ) -> None:
-    """Export the graph for other tools, and print what was kept (the loss report)."""
+    """Export the graph for other tools; read each export back and print what it kept
+    (the loss report). Exits 1 when an export lost anything."""
     from cartkg.kg.export import ExportError
-    from cartkg.kg.graph_exports import export_graph
+    from cartkg.kg.graph_exports import export_formats, export_graph
     from cartkg.kg.store import StoreError, load_graph
 
     try:
-        report = export_graph(load_graph(graph, store=store, with_ontology=False), fmt, output)
+        formats = export_formats(fmt)
+        loaded = load_graph(graph, store=store, with_ontology=False)
     except (StoreError, ExportError) as exc:
         raise _fail(str(exc)) from None
-    table = Table(title=f"{report.format} export ({report.scope})", title_justify="left")
-    for column, justify in (("what", "left"), ("in graph", "right"), ("in export", "right"), ("lost", "right")):
-        table.add_column(column, justify=justify)
-    for count in report.counts:
-        table.add_row(count.what, str(count.in_graph), str(count.in_export), str(count.lost))
-    out.print(table)
-    out.print("\n".join(str(path) for path in report.files))
-    out.print("lossless" if report.lossless else "[red]some items were lost[/red]")
-    if not report.lossless:
+    failed, lossy = [], []
+    for name in formats:  # one export failing does not stop the others
+        try:
+            report = export_graph(loaded, name, output)
+        except (ExportError, OSError) as exc:
+            err.print(f"[red]error:[/red] {name} export: {escape(str(exc))}", markup=True)
+            failed.append(name)
+            continue
+        table = Table(title=f"{report.format} export ({report.scope})", title_justify="left")
+        for column, justify in (("what", "left"), ("in graph", "right"), ("in export", "right"), ("lost", "right")):
+            table.add_column(column, justify=justify)
+        for count in report.counts:
+            if count.added:
+                table.add_row(count.what, "", str(count.in_export), "")
+            else:
+                table.add_row(count.what, str(count.in_graph), str(count.in_export), str(count.lost))
+        out.print(table)
+        out.print("\n".join(str(path) for path in report.files), markup=False, highlight=False)
+        out.print("lossless\n" if report.lossless else "[red]some items were lost or added[/red]\n")
+        if not report.lossless:
+            lossy.append(name)
+    if failed:
+        raise _fail(f"not written: {', '.join(failed)}")
+    if lossy:
+        err.print(f"[red]not lossless:[/red] {', '.join(lossy)}", markup=True)
         raise typer.Exit(code=1)
 
 

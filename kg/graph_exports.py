@@ -38,14 +38,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
-from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from cartkg.ontology.owl import CK, ontology_graph
 
 from . import iris
 from .analyze import entity_graph
-from .export import ExportError, atomic_write
+from .export import RDF_FORMATS, ExportError, atomic_write
+from .loss import Count, LossReport, compared, triple_set
+from .rdf_exports import write_rdf_export, write_sssom_export
 
 BIOLINK = Namespace("https://w3id.org/biolink/vocab/")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
@@ -70,33 +72,6 @@ EDGE_HEADER = ["id", "subject", "predicate", "object", "category", "knowledge_le
                "document", "sentence_text", "sentence_begin", "sentence_end", "sentence_section", "quantities"]
 #: Statement triples with a KGX name of their own.
 EDGE_COLUMNS = {RDF.subject: "subject", RDF.object: "object", RDF.predicate: "rdf_predicate"}
-
-
-@dataclass(frozen=True)
-class Count:
-    """One kind of item: how many the graph holds (within the export's scope) and the file."""
-
-    what: str
-    in_graph: int
-    in_export: int
-
-    @property
-    def lost(self) -> int:
-        return self.in_graph - self.in_export
-
-
-@dataclass(frozen=True)
-class LossReport:
-    """What an export kept, counted by reading the written files back."""
-
-    format: str
-    scope: str
-    files: tuple[Path, ...]
-    counts: tuple[Count, ...]
-
-    @property
-    def lossless(self) -> bool:
-        return all(c.in_graph == c.in_export for c in self.counts)
 
 
 def curie(term: Node) -> str:
@@ -263,6 +238,11 @@ NEO4J_REL_HEADER = [":START_ID", ":END_ID", ":TYPE", "id", "rdf_predicate", "doc
                     "sentence_begin:int", "sentence_end:int", "sentence_section", "quantities"]
 #: Statement triples in a column of their own.
 NEO4J_REL_COLUMNS = {RDF.subject: ":START_ID", RDF.object: ":END_ID", RDF.predicate: "rdf_predicate"}
+#: The evidence sentence's triples, in the columns of its statement's relationship.
+NEO4J_EVIDENCE_COLUMNS = {CK.inDocument: "document", CK.text: "sentence_text", CK.beginOffset: "sentence_begin:int",
+                          CK.endOffset: "sentence_end:int", CK.section: "sentence_section"}
+#: The file that says which RDF property and kind of term each column holds.
+NEO4J_COLUMNS_FILE = "rdf-columns.json"
 #: The label every node carries besides its entity type.
 NEO4J_ENTITY_LABEL = "Entity"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -303,7 +283,36 @@ def _typed_columns(table: dict[Node, dict[URIRef, list[Node]]], named: dict[URIR
     return columns
 
 
-def neo4j_rows(graph: Graph) -> tuple[list[str], list[dict[str, str]], list[str], list[dict[str, str]]]:
+@dataclass(frozen=True)
+class Neo4jTables:
+    """The Neo4j export's headers (typed) and rows, sorted by id, and what each column holds."""
+
+    node_header: list[str]
+    nodes: list[dict[str, str]]
+    rel_header: list[str]
+    rels: list[dict[str, str]]
+    #: ``{"nodes" | "relationships" | "evidence" | "quantities": {column: spec}}``, see :func:`column_spec`.
+    columns: dict[str, dict[str, dict[str, str | None]]]
+
+
+def column_spec(prop: URIRef, value_lists: Iterable[list[Node]]) -> dict[str, str | None]:
+    """What a column holds, so that its cells can be read back as RDF terms: the property,
+    and whether the values are IRIs (written as CURIEs) or literals of one datatype."""
+    kinds = {("iri", None, None) if isinstance(v, URIRef) else
+             ("literal", None if v.datatype in (None, XSD.string) else str(v.datatype), v.language)
+             for values in value_lists for v in values}
+    if len(kinds) != 1:
+        raise ExportError(f"the property {prop} holds {len(kinds)} kinds of value; a column holds one")
+    ((kind, datatype, language),) = kinds
+    return {"property": str(prop), "kind": kind, "datatype": datatype, "language": language}
+
+
+def _specs(table: dict[Node, dict[URIRef, list[Node]]], columns: dict[URIRef, str]) -> dict[str, dict]:
+    return {column: column_spec(p, [props[p] for props in table.values() if p in props])
+            for p, column in sorted(columns.items())}
+
+
+def neo4j_rows(graph: Graph) -> Neo4jTables:
     """The node and relationship headers (typed) and rows of the Neo4j export, sorted by id."""
     entities = _values(graph, ENTITY_TRIPLES)
     node_named = {RDFS.label: "name"}
@@ -343,7 +352,14 @@ def neo4j_rows(graph: Graph) -> tuple[list[str], list[dict[str, str]], list[str]
     rels.sort(key=lambda r: r["id"])
     node_extra = sorted(set(node_columns.values()) - set(NEO4J_NODE_HEADER))
     rel_extra = sorted(set(rel_columns.values()) - set(NEO4J_REL_HEADER))
-    return NEO4J_NODE_HEADER + node_extra, nodes, NEO4J_REL_HEADER + rel_extra, rels
+    columns = {
+        "nodes": _specs(entities, node_columns),
+        "relationships": _specs(statements, rel_columns),
+        "evidence": _specs(sentences, {p: c for p, c in NEO4J_EVIDENCE_COLUMNS.items()
+                                       if any(p in props for props in sentences.values())}),
+        "quantities": _specs(quantities, {p: column_name(p) for props in quantities.values() for p in props}),
+    }
+    return Neo4jTables(NEO4J_NODE_HEADER + node_extra, nodes, NEO4J_REL_HEADER + rel_extra, rels, columns)
 
 
 def _cypher_value(column: str) -> str:
@@ -407,13 +423,16 @@ def _typed_cells(rows: list[dict[str, str]], skip: set[str]) -> int:
 
 
 def write_neo4j(graph: Graph, directory: str | Path) -> LossReport:
-    """Write ``nodes.csv``, ``relationships.csv`` and ``import.cypher`` to ``directory``; count what was kept."""
+    """Write ``nodes.csv``, ``relationships.csv``, ``import.cypher`` and ``rdf-columns.json``
+    to ``directory``; read the CSVs back into RDF and count what was kept."""
     directory = Path(directory)
-    node_header, nodes, rel_header, rels = neo4j_rows(graph)
-    script = neo4j_cypher(node_header, nodes, rel_header, rels)
-    files = (_write_csv(directory / "nodes.csv", node_header, nodes),
-             _write_csv(directory / "relationships.csv", rel_header, rels),
-             atomic_write(directory / "import.cypher", lambda tmp: tmp.write_text(script, encoding="utf-8")))
+    tables = neo4j_rows(graph)
+    script = neo4j_cypher(tables.node_header, tables.nodes, tables.rel_header, tables.rels)
+    columns = json.dumps({"prefixes": CURIE_PREFIXES, **tables.columns}, indent=1, sort_keys=True) + "\n"
+    files = (_write_csv(directory / "nodes.csv", tables.node_header, tables.nodes),
+             _write_csv(directory / "relationships.csv", tables.rel_header, tables.rels),
+             atomic_write(directory / "import.cypher", lambda tmp: tmp.write_text(script, encoding="utf-8")),
+             atomic_write(directory / NEO4J_COLUMNS_FILE, lambda tmp: tmp.write_text(columns, encoding="utf-8")))
     nodes_back, rels_back = read_csv(files[0]), read_csv(files[1])
     added_rel = set(NEO4J_REL_HEADER) - set(NEO4J_REL_COLUMNS.values())
     evidence = int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
@@ -427,8 +446,59 @@ def write_neo4j(graph: Graph, directory: str | Path) -> LossReport:
         Count("statement properties", _triple_count(graph, STATEMENT_TRIPLES), _typed_cells(rels_back, added_rel)),
         Count("quantity properties", _triple_count(graph, QUANTITY_TRIPLES),
               sum(len(q) - 1 for r in rels_back if r["quantities"] for q in json.loads(r["quantities"]))),
+        *compared("RDF triples read back from the CSVs", neo4j_scope_triples(graph), neo4j_triples(directory)),
     )
-    return LossReport("neo4j", "every lexicon entity and every statement", files, counts)
+    return LossReport("neo4j", "every lexicon entity and every statement, with its evidence sentence", files, counts)
+
+
+def neo4j_scope_triples(graph: Graph) -> set[tuple[Node, Node, Node]]:
+    """The triples the Neo4j export holds: the entities', the statements' (but their
+    type), their quantities', and the text, offsets, section and document of each
+    statement's sentence."""
+    found = [(x, p, o) for query in (ENTITY_TRIPLES, STATEMENT_TRIPLES, QUANTITY_TRIPLES)
+             for x, p, o in graph.query(query)]
+    found += [(x, p, o) for x, p, o in graph.query(SENTENCE_TRIPLES) if p in NEO4J_EVIDENCE_COLUMNS]
+    return triple_set(found)
+
+
+def _expand(text: str, prefixes: dict[str, str]) -> URIRef:
+    prefix, _, local = text.partition(":")
+    return URIRef(prefixes[prefix] + local if prefix in prefixes else text)
+
+
+def _term(text: str, spec: dict, prefixes: dict[str, str]) -> Node:
+    if spec["kind"] == "iri":
+        return _expand(text, prefixes)
+    return Literal(text, datatype=URIRef(spec["datatype"]) if spec["datatype"] else None, lang=spec["language"])
+
+
+def neo4j_triples(directory: str | Path) -> set[tuple[Node, Node, Node]]:
+    """The RDF triples a Neo4j export holds, rebuilt from its CSV files and ``rdf-columns.json``:
+    the round trip back from the property graph."""
+    directory = Path(directory)
+    layout = json.loads((directory / NEO4J_COLUMNS_FILE).read_text(encoding="utf-8"))
+    prefixes = layout["prefixes"]
+    triples: set[tuple[Node, Node, Node]] = set()
+
+    def add(subject: Node, cell: str, spec: dict, delimiter: str | None) -> None:
+        for value in (cell.split(delimiter) if delimiter else [cell]) if cell else []:
+            triples.add((subject, URIRef(spec["property"]), _term(value, spec, prefixes)))
+
+    for row in read_csv(directory / "nodes.csv"):
+        for column, spec in layout["nodes"].items():
+            add(URIRef(row["iri"]), row[column], spec, NEO4J_ARRAY_DELIMITER if column.endswith("[]") else None)
+    sentence_column = next(c for c, spec in layout["relationships"].items() if spec["property"] == str(PROV.wasDerivedFrom))
+    for row in read_csv(directory / "relationships.csv"):
+        statement = _expand(row["id"], prefixes)
+        for column, spec in layout["relationships"].items():
+            add(statement, row[column], spec, NEO4J_ARRAY_DELIMITER if column.endswith("[]") else None)
+        sentence = _expand(row[sentence_column], prefixes)
+        for column, spec in layout["evidence"].items():
+            add(sentence, row[column], spec, LIST_DELIMITER)
+        for quantity in json.loads(row["quantities"]) if row["quantities"] else []:
+            for key, spec in layout["quantities"].items():
+                add(_expand(quantity["id"], prefixes), quantity.get(key, ""), spec, LIST_DELIMITER)
+    return triple_set(triples)
 
 
 def plain_entity_graph(graph: Graph) -> nx.MultiDiGraph:
@@ -481,17 +551,37 @@ def write_gexf(graph: Graph, directory: str | Path) -> LossReport:
     return _network_report("gexf", graph, path, nx.read_gexf(path))
 
 
-#: Export formats by name.
+def _rdf_exporter(fmt: str) -> Callable[[Graph, str | Path], LossReport]:
+    def write(graph: Graph, directory: str | Path) -> LossReport:
+        return write_rdf_export(graph, directory, fmt)
+
+    write.__doc__ = f"Write ``cartkg.{fmt}`` and read it back (see :mod:`cartkg.kg.rdf_exports`)."
+    return write
+
+
+#: Export formats by name; ``all`` writes each of them.
 EXPORTERS: dict[str, Callable[[Graph, str | Path], LossReport]] = {
-    "kgx": write_kgx,
+    **{fmt: _rdf_exporter(fmt) for fmt in RDF_FORMATS},
     "neo4j": write_neo4j,
+    "kgx": write_kgx,
     "graphml": write_graphml,
     "gexf": write_gexf,
+    "sssom": write_sssom_export,
 }
+ALL = "all"
 
 
 def export_graph(graph: Graph, fmt: str, directory: str | Path) -> LossReport:
     """Write the graph in one of :data:`EXPORTERS`' formats into ``directory``."""
     if fmt not in EXPORTERS:
-        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORTERS)}")
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join([*EXPORTERS, ALL])}")
     return EXPORTERS[fmt](graph, directory)
+
+
+def export_formats(names: Iterable[str]) -> list[str]:
+    """The formats a list of names asks for, in :data:`EXPORTERS`' order; ``all`` means each."""
+    names = list(names)
+    unknown = [n for n in names if n != ALL and n not in EXPORTERS]
+    if unknown:
+        raise ExportError(f"unknown export format {unknown[0]!r}; choose from {', '.join([*EXPORTERS, ALL])}")
+    return [fmt for fmt in EXPORTERS if ALL in names or fmt in names]

@@ -1,5 +1,6 @@
-"""KGX, Neo4j CSV, GraphML and GEXF exports of the bundled corpus: zero loss, read back and
-compared with the graph's SPARQL answers; the Neo4j CSVs loaded into ladybug."""
+"""Every export of the bundled corpus: zero loss; KGX, Neo4j CSV, GraphML and GEXF read back
+and compared with the graph's SPARQL answers; the Neo4j CSVs loaded into ladybug and
+rebuilt as RDF. The RDF and SSSOM files have tests of their own (test_rdf_exports.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def exported(graph, tmp_path_factory):
 def test_every_export_is_lossless(exported, fmt):
     report = exported[1][fmt]
     assert report.lossless, [c for c in report.counts if c.lost]
-    assert all(c.in_graph > 0 for c in report.counts)
+    assert all(c.in_graph > 0 for c in report.counts if not c.added)
+    assert all(c.in_export == 0 for c in report.counts if c.added)
 
 
 def test_kgx_edges_are_the_statements_with_their_evidence(graph, exported):
@@ -118,6 +120,25 @@ def test_unknown_format_is_named(graph, tmp_path):
         ge.export_graph(graph, "neo5j", tmp_path)
 
 
+def test_neo4j_csvs_read_back_as_the_graph_triples(graph, exported):
+    back = ge.neo4j_triples(exported[0])
+    assert back == ge.neo4j_scope_triples(graph)
+    predicates = {str(p) for _, p, _ in back}
+    # entity, statement, quantity and evidence triples are all there, with their datatypes
+    assert {str(ge.RDFS.label), str(ge.RDF.subject), str(ge.CK.value), str(ge.CK.text)} <= predicates
+    offsets = [o for _, p, o in back if p == ge.CK.beginOffset]
+    assert offsets and all(o.datatype == ge.XSD.integer for o in offsets)
+
+
+def test_the_neo4j_loss_report_sees_a_missing_relationship(graph, exported, tmp_path):
+    report = ge.export_graph(graph, "neo4j", tmp_path)
+    rels = (tmp_path / "relationships.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "relationships.csv").write_text("".join(rels[:-1]), encoding="utf-8")
+    back = ge.neo4j_triples(tmp_path)
+    expected = ge.neo4j_scope_triples(graph)
+    assert back < expected and report.lossless
+
+
 def test_cli_export_prints_the_loss_report(graph_file, tmp_path):
     result = CliRunner().invoke(app, ["export", "--graph", str(graph_file), "--format", "kgx", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -125,6 +146,27 @@ def test_cli_export_prints_the_loss_report(graph_file, tmp_path):
     assert (tmp_path / "nodes.tsv").exists() and (tmp_path / "edges.tsv").exists()
     bad = CliRunner().invoke(app, ["export", "--graph", str(graph_file), "--format", "nope", "-o", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_cli_export_all_writes_every_format(quads_file, tmp_path):
+    result = CliRunner().invoke(app, ["export", "--graph", str(quads_file), "--format", "all", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("lossless") == len(ge.EXPORTERS)
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"cartkg.ttl", "cartkg.nt", "cartkg.nq", "cartkg.trig", "cartkg.jsonld", "context.jsonld", "cartkg.xml",
+            "nodes.csv", "relationships.csv", "import.cypher", "rdf-columns.json", "nodes.tsv", "edges.tsv",
+            "entities.graphml", "entities.gexf", "cartkg.sssom.tsv"} == written
+    assert not any(name.startswith(".") for name in written)  # no temporary file left behind
+
+
+def test_cli_export_goes_on_after_a_failed_format(graph_file, tmp_path):
+    """A format that cannot be written is named, the others are still written, and the exit code says so."""
+    (tmp_path / "nodes.csv").mkdir()  # a folder where the Neo4j export's first file goes
+    result = CliRunner().invoke(app, ["export", "--graph", str(graph_file), "-f", "neo4j", "-f", "ttl",
+                                      "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "neo4j export" in result.output and "not written: neo4j" in result.output
+    assert (tmp_path / "cartkg.ttl").stat().st_size > 0
 
 
 def _ladybug_load(directory, db_path):
