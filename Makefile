@@ -35,6 +35,9 @@ demo: $(STAMP)
 	  esac || exit 1; \
 	done
 	$(BIN)/cartkg analyze --graph $(GRAPH) --entity "obecabtagene autoleucel"
+	$(BIN)/cartkg plot --graph $(GRAPH) -o $(OUT)/figures
+	$(BIN)/cartkg report --graph $(GRAPH) -o $(OUT)/report.html
+	$(BIN)/cartkg export --graph $(OUT)/cartkg.nq --format all -o $(OUT)/export
 	$(BIN)/cartkg validate --graph $(GRAPH)
 	$(BIN)/cartkg mappings -o $(OUT)/cartkg.sssom.tsv
 

@@ -622,6 +622,53 @@ def evaluate(
         out.print(part)
 
 
+@app.command()
+def plot(
+    graph: GraphOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the figures into.",
+                                         file_okay=False)],
+    formats: Annotated[
+        Optional[list[str]], typer.Option("--format", "-f", help="png or svg; repeat for both (the default).")
+    ] = None,
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Draw the entity network, the toxicity heatmap and the approvals timeline, and print the files."""
+    from rich.markup import escape
+
+    from cartkg.kg.plots import FORMATS, PlotError, plot_all
+    from cartkg.kg.store import StoreError, load_graph
+
+    try:
+        written = plot_all(load_graph(graph, store=store, with_ontology=False), output, formats or FORMATS)
+    except (StoreError, PlotError) as exc:
+        raise _fail(escape(str(exc))) from None
+    except OSError as exc:
+        raise _fail(escape(f"{exc.filename or output}: cannot write: {exc.strerror or exc}")) from None
+    for figure in written:
+        out.print("\n".join(str(path) for path in figure.paths), markup=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    graph: GraphOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.", dir_okay=False)],
+    store: StoreOption = "oxigraph",
+) -> None:
+    """Write one self-contained HTML page: counts, figures, every named query's answer, every fact."""
+    from rich.markup import escape
+
+    from cartkg.kg.report import write_report
+    from cartkg.kg.store import StoreError, load_graph
+
+    try:
+        path = write_report(load_graph(graph, store=store, with_ontology=False), output)
+    except StoreError as exc:
+        raise _fail(escape(str(exc))) from None
+    except OSError as exc:
+        raise _fail(escape(f"{exc.filename or output}: cannot write: {exc.strerror or exc}")) from None
+    out.print(str(path), markup=False, soft_wrap=True)
+
+
 @app.command("fetch-pubmed")
 def fetch_pubmed(
     output: Annotated[

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 from importlib import resources
 from pathlib import Path
 
@@ -67,6 +69,25 @@ def comparable():
     """``comparable(name, result)``: the records of a named query's answer, in its order,
     with the values of a GROUP_CONCAT column sorted, so that engines can be compared."""
     return _comparable
+
+
+# ------------------------------------------------------------------------ browser
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed with apt-get when missing and when this user may."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if not shutil.which("apt-get") or getattr(os, "geteuid", lambda: -1)() != 0:
+        pytest.skip("chromium is not installed, and only root with apt-get could install it here")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "chromium"]
+    for command in (install, ["apt-get", "update"], install):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+        if command[1] == "install" and done.returncode == 0 and shutil.which("chromium"):
+            return shutil.which("chromium")
+    pytest.skip(f"apt-get could not install chromium: {done.stderr.strip().splitlines()[-1:]}")
 
 
 # ------------------------------------------------------------------------- readers

@@ -8,9 +8,7 @@ import doctest
 import html
 import io
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -263,23 +261,6 @@ def test_the_page_escapes_what_it_writes():
     item = _named_item(hostile)
     assert "<script>" not in item and "<img" not in item and "<b>" not in item and "<i>" not in item
     assert "&lt;script&gt;alert(1)&lt;/script&gt;?" in item
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium, installed with apt-get when missing and when this user may."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if not shutil.which("apt-get") or getattr(os, "geteuid", lambda: -1)() != 0:
-        pytest.skip("chromium is not installed, and only root with apt-get could install it here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "chromium"]
-    for command in (install, ["apt-get", "update"], install):
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
-        if command[1] == "install" and done.returncode == 0 and shutil.which("chromium"):
-            return shutil.which("chromium")
-    pytest.skip(f"apt-get could not install chromium: {done.stderr.strip().splitlines()[-1:]}")
 
 
 def test_a_named_query_round_trip_in_headless_chromium(chromium, server, graph, tmp_path):
