@@ -238,3 +238,14 @@ class ExtractionSummary:
             self.relations_by_predicate[r.predicate] = (
                 self.relations_by_predicate.get(r.predicate, 0) + 1
             )
+
+    def merge(self, other: ExtractionSummary) -> None:
+        """Add another batch's counts (from a worker) to these."""
+        self.documents += other.documents
+        self.sentences += other.sentences
+        for mine, theirs in ((self.mentions_by_type, other.mentions_by_type),
+                             (self.relations_by_predicate, other.relations_by_predicate)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        self.entities |= other.entities
+        self.errors.extend(other.errors)

@@ -27,7 +27,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
 from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
 from cartkg.extract.readers import read_sources
-from cartkg.extract.records import AssertionStatus, Extraction, ExtractionSummary, Quantity, ReadError
+from cartkg.extract.records import AssertionStatus, Document, Extraction, ExtractionSummary, Quantity, ReadError
 from cartkg.ontology.lexicon import Approval, Entity, Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK
 
@@ -282,28 +282,52 @@ def build_graph(
     *,
     lexicon: Lexicon | None = None,
     extractor: Extractor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    batch_size: int | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Read, extract and build: files or folders in, an RDF dataset out.
 
     A source that cannot be read is recorded in ``summary.errors`` and the rest go on.
-    ``on_progress`` is called with each source's name once it is done.
+    ``on_progress`` is called with each source's name once it is done. With
+    ``workers`` > 1 or a Dask ``scheduler``, extraction runs in batches elsewhere (see
+    :mod:`cartkg.kg.workers`) and the same dataset comes back.
     """
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
-    extractor = extractor if extractor is not None else Extractor()
     summary = ExtractionSummary()
 
-    def extracted() -> Iterator[Extraction]:
+    def readable() -> Iterator[Document]:
         for item in read_sources(sources):
             if isinstance(item, ReadError):
                 summary.errors.append(item)
+                if on_progress is not None:
+                    on_progress(item.source)
             else:
-                extraction = extractor.extract(item)
+                yield item
+
+    if workers == 1 and scheduler is None and batch_size is None:
+        extractor = extractor if extractor is not None else Extractor()
+
+        def extracted() -> Iterator[Extraction]:
+            for document in readable():
+                extraction = extractor.extract(document)
                 summary.add(extraction)
                 yield extraction
-            if on_progress is not None:
-                on_progress(item.source)
+                if on_progress is not None:
+                    on_progress(document.source)
 
-    # Documents stream through: each is read, extracted and added before the next.
-    dataset = build_dataset(extracted(), lexicon)
+        # Documents stream through: each is read, extracted and added before the next.
+        return BuildResult(build_dataset(extracted(), lexicon), summary)
+
+    from .workers import BATCH_SIZE, extract_shards
+
+    dataset = build_dataset((), lexicon)
+    for shard in extract_shards(readable(), workers=workers, scheduler=scheduler,
+                                batch_size=batch_size or BATCH_SIZE):
+        dataset.parse(data=shard.nquads().decode("utf-8"), format="nquads")
+        summary.merge(shard.summary)
+        for _, source in shard.documents:
+            if on_progress is not None:
+                on_progress(source)
     return BuildResult(dataset, summary)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -92,6 +92,16 @@ def build(
                      file_okay=False),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="With --into, one line per document.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1,
+                                         help="Extract on this many local processes.")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", metavar="tcp://HOST:PORT", help="Extract on this Dask distributed cluster.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        "--batch-size", min=1, help="Documents per batch sent to a worker and loaded in one transaction "
+                                    "[default: 64].")] = None,
+    shards: Annotated[Optional[Path], typer.Option(
+        "--shards", file_okay=False, help="With --into: workers write their N-Quads shards into this folder, "
+                                          "which they and this machine can reach, and send back the paths.")] = None,
 ) -> None:
     """Read SOURCES, extract entities and relations, and write the graph to a file
     (-o) or bring a persistent store up to date (--into)."""
@@ -103,13 +113,20 @@ def build(
         raise _fail("give either --output FILE or --into STORE")
     if fmt not in RDF_FORMATS:
         raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(RDF_FORMATS)}")
+    if shards is not None and into is None:
+        raise _fail("--shards goes with --into")
     total = len(expand_sources(sources))
     if into is not None:
-        _build_into(sources, into, total, verbose)
+        _build_into(sources, into, total, verbose, workers=workers, scheduler=scheduler, shard_dir=shards,
+                    **({} if batch_size is None else {"batch_size": batch_size}))
         return
     with _progress("extracting", total) as progress:
         task = progress.add_task("", total=total)
-        result = build_graph(sources, on_progress=lambda name: progress.update(task, advance=1, description=name))
+        try:
+            result = build_graph(sources, workers=workers, scheduler=scheduler, batch_size=batch_size,
+                                 on_progress=lambda name: progress.update(task, advance=1, description=name))
+        except (OSError, RuntimeError) as exc:
+            raise _fail(f"the workers failed: {exc}") from None
     for error in result.errors:
         err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
     summary = result.summary
@@ -235,7 +252,7 @@ def push(
         raise typer.Exit(code=1)
 
 
-def _build_into(sources: list[Path], into: Path, total: int, verbose: bool) -> None:
+def _build_into(sources: list[Path], into: Path, total: int, verbose: bool, **options: Any) -> None:
     """The incremental build behind ``cartkg build --into``."""
     from cartkg.kg.incremental import OUTCOMES, build_into
 
@@ -248,9 +265,12 @@ def _build_into(sources: list[Path], into: Path, total: int, verbose: bool) -> N
                 err.print(f"{outcome} {name}", markup=False, highlight=False)
 
         try:
-            summary = build_into(sources, into, on_document=settled)
-        except (OSError, NotADirectoryError) as exc:
+            summary = build_into(sources, into, on_document=settled, **options)
+        except NotADirectoryError as exc:
             raise _fail(f"{into}: cannot open the store ({exc})") from None
+        except (OSError, RuntimeError) as exc:
+            raise _fail(f"{into}: the build stopped ({exc}); documents already settled are kept, "
+                        "run it again to finish") from None
     for error in summary.failed:
         err.print(f"[red]error:[/red] {error}", markup=True, soft_wrap=True)
     table = Table(title=f"Store {into}", show_header=False, title_justify="left")

@@ -2,10 +2,11 @@
 changed ones re-extracted, unchanged ones skipped.
 
 Each document lives in its own named graph, with its content hash and the extractor
-version on the document node. A document is written with one SPARQL update that drops
-its graph and inserts the new one; Oxigraph applies an update as one transaction, so a
-build killed mid-way leaves every graph either as it was or complete, and running the
-build again finishes the job. The lexicon and the ontology each live in one shared
+version on the document node. Documents are extracted in batches (on several processes
+or a Dask cluster if asked, see :mod:`cartkg.kg.workers`) and each batch is loaded
+into the store in one transaction, after the stored graphs of the documents it
+replaces are dropped; a build killed mid-way leaves every graph complete or absent,
+never half-written, and running the build again finishes the job. The lexicon and the ontology each live in one shared
 graph too, replaced the same way when their content changes, so entity nodes are never
 duplicated across documents.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
 
-from cartkg.extract.pipeline import EXTRACTOR_VERSION, Extractor
+from cartkg.extract.pipeline import EXTRACTOR_VERSION
 from cartkg.extract.readers import read_sources
 from cartkg.extract.records import Document, ReadError
 from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
@@ -29,6 +30,7 @@ from cartkg.ontology.owl import CK, ontology_graph, ontology_text
 from . import iris
 from .build import Triple, document_triples, vocabulary_triples
 from .export import to_oxigraph
+from .workers import BATCH_SIZE, Shard, extract_shards
 
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
@@ -107,6 +109,15 @@ class IncrementalStore:
         self.replace_graph(graph, [*triples, (graph, CK.contentHash, Literal(digest))])
         return True
 
+    def load_shard(self, shard: Shard, replacing: Iterable[str] = ()) -> None:
+        """Load a shard of document graphs in one transaction, after dropping the stored
+        graphs of the documents it replaces. A build stopped between the two leaves
+        those documents out, never half-written; the next build adds them again."""
+        drops = [f"DROP SILENT GRAPH <{iris.document_graph(doc_id)}>" for doc_id in replacing]
+        if drops:
+            self.store.update(" ;\n".join(drops))
+        self.store.load(shard.nquads(), format=ox.RdfFormat.N_QUADS)
+
     def documents(self) -> list[str]:
         """Ids of the stored documents."""
         prefix = f"{iris.GRAPH}doc/"
@@ -122,17 +133,30 @@ def build_into(
     store_path: str | Path,
     *,
     lexicon: Lexicon | None = None,
-    extractor: Extractor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    shard_dir: str | Path | None = None,
     on_document: Callable[[str, str], None] | None = None,
 ) -> UpdateSummary:
     """Bring a persistent store up to date with ``sources``.
 
-    ``on_document(outcome, name)`` is called once a document is settled (its update
-    committed), with ``outcome`` one of :data:`OUTCOMES`.
+    New and changed documents are extracted in batches, here or on ``workers`` local
+    processes or the Dask cluster at ``scheduler`` (see :mod:`cartkg.kg.workers`), and
+    each batch is loaded in one transaction. ``on_document(outcome, name)`` is called
+    once a document is settled (its batch committed), with ``outcome`` one of
+    :data:`OUTCOMES`.
     """
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
-    extractor = extractor if extractor is not None else Extractor()
     summary = UpdateSummary()
+
+    def settle(outcome: str, name: str) -> None:
+        if outcome == "failed":
+            return
+        getattr(summary, outcome).append(name)
+        if on_document is not None:
+            on_document(outcome, name)
+
     with IncrementalStore(store_path) as store:
         ontology_digest = hashlib.sha256(ontology_text().encode("utf-8")).hexdigest()
         shared = {iris.ENTITIES_GRAPH: (list(vocabulary_triples(lexicon)), None),
@@ -140,22 +164,25 @@ def build_into(
         for graph, (triples, digest) in shared.items():
             if store.ensure_shared_graph(graph, triples, digest):
                 summary.shared_graphs_written.append(str(graph))
-        for item in read_sources(sources):
-            if isinstance(item, ReadError):
-                summary.failed.append(item)
-                outcome, name = "failed", item.source
-            else:
-                outcome, name = _settle(store, item, extractor), item.id
-                getattr(summary, outcome).append(name)
-            if on_document is not None:
-                on_document(outcome, name)
+        stored: dict[str, bool] = {}  # documents sent for extraction: was each stored before?
+
+        def to_extract() -> Iterator[Document]:
+            for item in read_sources(sources):
+                if isinstance(item, ReadError):
+                    summary.failed.append(item)
+                    if on_document is not None:
+                        on_document("failed", item.source)
+                    continue
+                state = store.document_state(item.id)
+                if state == (item.sha256, EXTRACTOR_VERSION):
+                    settle("unchanged", item.id)
+                    continue
+                stored[item.id] = state is not None
+                yield item
+
+        for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler, batch_size=batch_size,
+                                    shard_dir=shard_dir):
+            store.load_shard(shard, replacing=[doc_id for doc_id, _ in shard.documents if stored[doc_id]])
+            for doc_id, _ in shard.documents:
+                settle("updated" if stored.pop(doc_id) else "added", doc_id)
     return summary
-
-
-def _settle(store: IncrementalStore, document: Document, extractor: Extractor) -> str:
-    state = store.document_state(document.id)
-    if state == (document.sha256, EXTRACTOR_VERSION):
-        return "unchanged"
-    extraction = extractor.extract(document)
-    store.replace_graph(iris.document_graph(document.id), document_triples(extraction))
-    return "added" if state is None else "updated"

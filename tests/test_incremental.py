@@ -104,7 +104,8 @@ def test_unreadable_input_is_reported_and_the_rest_is_built(tmp_path):
 def test_a_killed_build_loses_nothing_and_a_rerun_finishes(tmp_path):
     corpus = _write_corpus(tmp_path / "in", 12)
     store_path = tmp_path / "store"
-    command = [sys.executable, "-m", "cartkg.kg.cli", "build", str(corpus), "--into", str(store_path), "-v"]
+    command = [sys.executable, "-m", "cartkg.kg.cli", "build", str(corpus), "--into", str(store_path), "-v",
+               "--batch-size", "1"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                                env=dict(os.environ, COLUMNS="200"))
     settled = 0
