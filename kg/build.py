@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import RDF, RDFS, Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
@@ -32,6 +34,7 @@ from cartkg.ontology.lexicon import Approval, Entity, Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK
 
 from . import iris
+from .export import from_oxigraph
 
 OBOINOWL = iris.PREFIXES["oboInOwl"]
 Triple = tuple[URIRef, URIRef, URIRef | Literal]
@@ -113,58 +116,88 @@ def vocabulary_triples(lexicon: Lexicon) -> Iterator[Triple]:
         yield from approval_triples(approval)
 
 
-def _mention_triples(doc_id: str, sentence: URIRef, begin: int, end: int, text: str,
-                     entity_id: str, status: AssertionStatus, trigger: str) -> Iterator[Triple]:
-    node = iris.mention(doc_id, begin, end)
-    yield node, RDF.type, CK.Mention
-    yield node, CK.denotes, iris.entity(entity_id)
-    yield node, CK.inSentence, sentence
-    yield node, CK.beginOffset, _int(begin)
-    yield node, CK.endOffset, _int(end)
-    yield node, CK.text, Literal(text)
-    yield node, CK.assertionStatus, CK[status.value]
+OxTerm = ox.NamedNode | ox.Literal
+OxTriple = tuple[ox.NamedNode, ox.NamedNode, OxTerm]
+
+
+@cache
+def _iri(iri: str) -> ox.NamedNode:
+    """A constant IRI (a predicate, a class) as an Oxigraph term, made once."""
+    return ox.NamedNode(iri)
+
+
+@cache
+def _entity(entity_id: str) -> ox.NamedNode:
+    return ox.NamedNode(str(iris.entity(entity_id)))
+
+
+def _ck(local: str) -> ox.NamedNode:
+    return _iri(f"{CK}{local}")
+
+
+TYPE, INTEGER, DECIMAL, GYEAR = (_iri(str(t)) for t in (RDF.type, XSD.integer, XSD.decimal, XSD.gYear))
+
+
+def _ox_int(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=INTEGER)
+
+
+def _ox_decimal(value: float) -> ox.Literal:
+    return ox.Literal(("%f" % value).rstrip("0").rstrip("."), datatype=DECIMAL)
+
+
+def _mention_triples(doc_iri: str, sentence: ox.NamedNode, begin: int, end: int, text: str,
+                     entity_id: str, status: AssertionStatus, trigger: str) -> Iterator[OxTriple]:
+    node = ox.NamedNode(f"{doc_iri}/m{begin}-{end}")  # iris.mention
+    yield node, TYPE, _ck("Mention")
+    yield node, _ck("denotes"), _entity(entity_id)
+    yield node, _ck("inSentence"), sentence
+    yield node, _ck("beginOffset"), _ox_int(begin)
+    yield node, _ck("endOffset"), _ox_int(end)
+    yield node, _ck("text"), ox.Literal(text)
+    yield node, _ck("assertionStatus"), _ck(status.value)
     if trigger:
-        yield node, CK.assertionTrigger, Literal(trigger)
-
-
-def _decimal(value: float) -> Literal:
-    return Literal(("%f" % value).rstrip("0").rstrip("."), datatype=XSD.decimal)
+        yield node, _ck("assertionTrigger"), ox.Literal(trigger)
 
 
 #: Quantity kinds that also get a data property of their own on the statement.
 QUANTITY_PROPERTIES = {"incidence": CK.incidencePercent, "grade": CK.grade}
 
 
-def _quantity_triples(statement: URIRef, q: Quantity) -> Iterator[Triple]:
+def _quantity_triples(statement: ox.NamedNode, q: Quantity) -> Iterator[OxTriple]:
     """A number that qualifies a statement: kind, value, unit and where it stands."""
-    node = URIRef(f"{statement}/q{q.begin}-{q.end}-{q.kind}")
-    yield statement, CK.hasQuantity, node
-    yield node, RDF.type, CK.Quantity
-    yield node, CK.quantityKind, Literal(q.kind)
+    node = ox.NamedNode(f"{statement.value}/q{q.begin}-{q.end}-{q.kind}")
+    yield statement, _ck("hasQuantity"), node
+    yield node, TYPE, _ck("Quantity")
+    yield node, _ck("quantityKind"), ox.Literal(q.kind)
     if not isinstance(q.value, str):  # a population is its text
-        yield node, CK.value, _decimal(q.value)
+        yield node, _ck("value"), _ox_decimal(q.value)
     if q.unit:
-        yield node, CK.unit, Literal(q.unit)
-    yield node, CK.text, Literal(q.text)
-    yield node, CK.beginOffset, _int(q.begin)
-    yield node, CK.endOffset, _int(q.end)
+        yield node, _ck("unit"), ox.Literal(q.unit)
+    yield node, _ck("text"), ox.Literal(q.text)
+    yield node, _ck("beginOffset"), _ox_int(q.begin)
+    yield node, _ck("endOffset"), _ox_int(q.end)
     if q.kind in QUANTITY_PROPERTIES:
-        value = _int(int(q.value)) if q.kind == "grade" else _decimal(q.value)
-        yield statement, QUANTITY_PROPERTIES[q.kind], value
+        value = _ox_int(int(q.value)) if q.kind == "grade" else _ox_decimal(q.value)
+        yield statement, _iri(str(QUANTITY_PROPERTIES[q.kind])), value
 
 
-def document_triples(extraction: Extraction) -> Iterator[Triple]:
-    """A document's own graph: the document, its sentences, mentions and statements."""
+def document_terms(extraction: Extraction) -> Iterator[OxTriple]:
+    """A document's own graph as Oxigraph terms: the document, its sentences, mentions
+    and statements. Made without rdflib, which would cost more than the extraction
+    itself; :func:`document_triples` gives the same triples as rdflib terms."""
     document = extraction.document
-    doc = iris.document(document.id)
-    yield doc, RDF.type, CK.Document
-    yield doc, DCTERMS.identifier, Literal(document.id)
-    yield doc, DCTERMS.source, Literal(document.source)
+    doc_iri = str(iris.document(document.id))
+    doc = ox.NamedNode(doc_iri)
+    dcterms = str(DCTERMS)
+    yield doc, TYPE, _ck("Document")
+    yield doc, _iri(dcterms + "identifier"), ox.Literal(document.id)
+    yield doc, _iri(dcterms + "source"), ox.Literal(document.source)
     if document.title:
-        yield doc, DCTERMS.title, Literal(document.title)
-    yield doc, DCTERMS.format, Literal(document.format)
-    yield doc, CK.sha256, Literal(document.sha256)
-    yield doc, CK.extractorVersion, Literal(EXTRACTOR_VERSION)
+        yield doc, _iri(dcterms + "title"), ox.Literal(document.title)
+    yield doc, _iri(dcterms + "format"), ox.Literal(document.format)
+    yield doc, _ck("sha256"), ox.Literal(document.sha256)
+    yield doc, _ck("extractorVersion"), ox.Literal(EXTRACTOR_VERSION)
 
     # What the bibliographic record says: identifiers as "PMID:…" strings (not
     # dcterms:identifier, which holds the one document id that queries join on), the
@@ -173,51 +206,51 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
     meta = document.metadata
     for prefix, value in (("PMID", meta.pmid), ("PMCID", meta.pmcid), ("DOI", meta.doi)):
         if value:
-            yield doc, CK.bibliographicIdentifier, Literal(f"{prefix}:{value}")
+            yield doc, _ck("bibliographicIdentifier"), ox.Literal(f"{prefix}:{value}")
     if meta.journal:
-        yield doc, DCTERMS.isPartOf, Literal(meta.journal)
+        yield doc, _iri(dcterms + "isPartOf"), ox.Literal(meta.journal)
     if meta.year is not None:
-        yield doc, DCTERMS.date, Literal(f"{meta.year:04d}", datatype=XSD.gYear)
+        yield doc, _iri(dcterms + "date"), ox.Literal(f"{meta.year:04d}", datatype=GYEAR)
     for author in meta.authors:
-        yield doc, DCTERMS.creator, Literal(author)
+        yield doc, _iri(dcterms + "creator"), ox.Literal(author)
     if meta.authors:
-        yield doc, CK.authorList, Literal("; ".join(meta.authors))
+        yield doc, _ck("authorList"), ox.Literal("; ".join(meta.authors))
     for heading in meta.mesh_terms:
-        yield doc, DCTERMS.subject, Literal(heading)
+        yield doc, _iri(dcterms + "subject"), ox.Literal(heading)
     for kind in meta.publication_types:
-        yield doc, DCTERMS.type, Literal(kind)
+        yield doc, _iri(dcterms + "type"), ox.Literal(kind)
 
     # Another tool's annotations (PubTator's…), kept beside our mentions, never mixed.
     spans: dict[tuple[int, int], int] = {}
     for a in document.annotations:
         seen = spans[(a.begin, a.end)] = spans.get((a.begin, a.end), 0) + 1
-        node = URIRef(f"{doc}/x{a.begin}-{a.end}" + (f"-{seen}" if seen > 1 else ""))
-        yield node, RDF.type, CK.ExternalAnnotation
-        yield node, DCTERMS.isPartOf, doc
-        yield node, CK.beginOffset, _int(a.begin)
-        yield node, CK.endOffset, _int(a.end)
-        yield node, CK.text, Literal(a.text)
+        node = ox.NamedNode(f"{doc_iri}/x{a.begin}-{a.end}" + (f"-{seen}" if seen > 1 else ""))
+        yield node, TYPE, _ck("ExternalAnnotation")
+        yield node, _iri(dcterms + "isPartOf"), doc
+        yield node, _ck("beginOffset"), _ox_int(a.begin)
+        yield node, _ck("endOffset"), _ox_int(a.end)
+        yield node, _ck("text"), ox.Literal(a.text)
         if a.type:
-            yield node, CK.annotationType, Literal(a.type)
+            yield node, _ck("annotationType"), ox.Literal(a.type)
         if a.identifier:
-            yield node, CK.identifier, Literal(a.identifier)
-        yield node, DCTERMS.source, Literal(a.source)
+            yield node, _ck("identifier"), ox.Literal(a.identifier)
+        yield node, _iri(dcterms + "source"), ox.Literal(a.source)
 
-    sentence_nodes: dict[int, URIRef] = {}
+    sentence_nodes: dict[int, ox.NamedNode] = {}
     for sentence in extraction.sentences:
-        node = iris.sentence(document.id, sentence.index)
+        node = ox.NamedNode(f"{doc_iri}/s{sentence.index}")  # iris.sentence
         sentence_nodes[sentence.index] = node
-        yield node, RDF.type, CK.Sentence
-        yield node, CK.inDocument, doc
-        yield node, CK.sentenceIndex, _int(sentence.index)
-        yield node, CK.beginOffset, _int(sentence.begin)
-        yield node, CK.endOffset, _int(sentence.end)
-        yield node, CK.text, Literal(sentence.text)
+        yield node, TYPE, _ck("Sentence")
+        yield node, _ck("inDocument"), doc
+        yield node, _ck("sentenceIndex"), _ox_int(sentence.index)
+        yield node, _ck("beginOffset"), _ox_int(sentence.begin)
+        yield node, _ck("endOffset"), _ox_int(sentence.end)
+        yield node, _ck("text"), ox.Literal(sentence.text)
         if sentence.section:
-            yield node, CK.section, Literal(sentence.section)
+            yield node, _ck("section"), ox.Literal(sentence.section)
 
     for m in extraction.mentions:
-        yield from _mention_triples(document.id, sentence_nodes[m.sentence], m.begin, m.end,
+        yield from _mention_triples(doc_iri, sentence_nodes[m.sentence], m.begin, m.end,
                                     m.text, m.entity_id, m.status, m.trigger)
 
     text = document.text
@@ -225,29 +258,35 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
     for r in extraction.relations:
         sentence = sentence_nodes[r.evidence.sentence]
         (sb, se), (ob, oe) = r.subject_mention, r.object_mention
-        node = iris.statement(document.id, r.predicate, r.subject, r.object, (sb, se, ob, oe))
-        subject, obj = iris.entity(r.subject), iris.entity(r.object)
-        yield node, RDF.type, CK.Statement
-        yield node, RDF.subject, subject
-        yield node, RDF.predicate, CK[r.predicate]
-        yield node, RDF.object, obj
-        yield node, CK.assertionStatus, CK[r.status.value]
+        node = ox.NamedNode(str(iris.statement(document.id, r.predicate, r.subject, r.object, (sb, se, ob, oe))))
+        subject, obj = _entity(r.subject), _entity(r.object)
+        yield node, TYPE, _ck("Statement")
+        yield node, _iri(str(RDF.subject)), subject
+        yield node, _iri(str(RDF.predicate)), _ck(r.predicate)
+        yield node, _iri(str(RDF.object)), obj
+        yield node, _ck("assertionStatus"), _ck(r.status.value)
         if r.trigger:
-            yield node, CK.assertionTrigger, Literal(r.trigger)
-        yield node, CK.rule, Literal(r.evidence.rule)
-        yield node, PROV.wasDerivedFrom, sentence
-        yield node, CK.subjectMention, iris.mention(document.id, sb, se)
-        yield node, CK.objectMention, iris.mention(document.id, ob, oe)
+            yield node, _ck("assertionTrigger"), ox.Literal(r.trigger)
+        yield node, _ck("rule"), ox.Literal(r.evidence.rule)
+        yield node, _iri(str(PROV.wasDerivedFrom)), sentence
+        yield node, _ck("subjectMention"), ox.NamedNode(f"{doc_iri}/m{sb}-{se}")
+        yield node, _ck("objectMention"), ox.NamedNode(f"{doc_iri}/m{ob}-{oe}")
         # The nested end of a "name contains" rule is not among the mentions: add it,
         # with the status of the relation (the status of the name that holds it).
         for (b, e), entity_id in (((sb, se), r.subject), ((ob, oe), r.object)):
             if (b, e) not in described:
                 described.add((b, e))
-                yield from _mention_triples(document.id, sentence, b, e, text[b:e], entity_id, r.status, r.trigger)
+                yield from _mention_triples(doc_iri, sentence, b, e, text[b:e], entity_id, r.status, r.trigger)
         for q in r.quantities:
             yield from _quantity_triples(node, q)
         if r.status is AssertionStatus.AFFIRMED:
-            yield subject, CK[r.predicate], obj
+            yield subject, _ck(r.predicate), obj
+
+
+def document_triples(extraction: Extraction) -> Iterator[Triple]:
+    """A document's own graph as rdflib terms (see :func:`document_terms`)."""
+    for s, p, o in document_terms(extraction):
+        yield from_oxigraph(s), from_oxigraph(p), from_oxigraph(o)
 
 
 def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: Dataset | None = None) -> Dataset:

@@ -75,6 +75,24 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise ExportError(f"cannot serialize term {term!r}")
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def from_oxigraph(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    """An Oxigraph term as the equal rdflib term; ``xsd:string`` literals become simple
+    literals, the same RDF term, as rdflib code writes them."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value) if datatype == _XSD_STRING else Literal(term.value, datatype=URIRef(datatype))
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    raise ExportError(f"cannot convert term {term!r}")
+
+
 def sorted_quads(dataset: Dataset) -> list[tuple[Node, Node, Node, Node]]:
     """Every quad of the dataset's named graphs, in a stable order."""
     quads = set()

@@ -28,10 +28,11 @@ from typing import Any
 import pyoxigraph as ox
 
 from cartkg.extract.records import Document, ExtractionSummary
+from cartkg.ontology.owl import CK
 
 from . import iris
-from .build import document_triples
-from .export import atomic_write, to_oxigraph
+from .build import document_terms
+from .export import atomic_write
 
 #: Documents per batch by default: enough to amortise the trip to a worker.
 BATCH_SIZE = 64
@@ -39,16 +40,23 @@ BATCH_SIZE = 64
 IN_FLIGHT_PER_WORKER = 2
 
 
+#: The triples that mark a document as complete in a store: written last, in a
+#: transaction of their own, after the rest of the document's graph.
+MARKERS = (ox.NamedNode(str(CK.sha256)), ox.NamedNode(str(CK.extractorVersion)))
+
+
 @dataclass
 class Shard:
     """One extracted batch: its documents' named graphs as N-Quads (``data``, or a file
-    at ``path`` written by the worker), the documents' ids and sources, and their counts."""
+    at ``path`` written by the worker), the documents' ids and sources, and their counts.
+    ``markers`` holds each document's :data:`MARKERS` triples, which ``data`` holds too."""
 
     index: int
     documents: list[tuple[str, str]]
     summary: ExtractionSummary = field(default_factory=ExtractionSummary)
     data: bytes | None = None
     path: str | None = None
+    markers: bytes = b""
     quads: int = 0
 
     def nquads(self) -> bytes:
@@ -88,10 +96,10 @@ def extract_batch(index: int, documents: list[Document], shard_dir: str | None =
         extraction = extractor.extract(document)
         summary.add(extraction)
         graph = ox.NamedNode(str(iris.document_graph(document.id)))
-        quads.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph)
-                     for s, p, o in document_triples(extraction))
+        quads.extend(ox.Quad(s, p, o, graph) for s, p, o in document_terms(extraction))
     data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    shard = Shard(index, [(d.id, d.source) for d in documents], summary, quads=len(quads))
+    markers = ox.serialize([q for q in quads if q.predicate in MARKERS], format=ox.RdfFormat.N_QUADS)
+    shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers, quads=len(quads))
     if shard_dir is None:
         shard.data = data
     else:

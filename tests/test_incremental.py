@@ -133,6 +133,29 @@ def test_a_killed_build_loses_nothing_and_a_rerun_finishes(tmp_path):
         assert {d: _graph(store, d) for d in store.documents()} == expected
 
 
+def test_a_graph_left_without_its_marker_is_dropped_and_loaded_again(tmp_path):
+    """What a build killed inside the bulk load leaves: part of a graph, no marker."""
+    corpus = _write_corpus(tmp_path / "in", 2)
+    store_path = tmp_path / "store"
+    build_into([corpus], store_path)
+    expected = _expected(corpus)
+    with IncrementalStore(store_path) as store:
+        graph = ox.NamedNode(str(iris.document_graph("doc01")))
+        doc = ox.NamedNode(str(iris.document("doc01")))
+        store.store.remove(ox.Quad(doc, ox.NamedNode(str(incremental.CK.sha256)),
+                                   next(store.store.quads_for_pattern(doc, ox.NamedNode(str(incremental.CK.sha256)),
+                                                                      None, graph)).object, graph))
+        half = list(store.store.quads_for_pattern(None, None, None, graph))[::2]
+        store.store.remove_graph(graph)
+        store.store.extend(half)
+        store.store.add(ox.Quad(doc, ox.NamedNode("https://example.org/stale"), ox.Literal("x"), graph))
+        assert store.documents() == ["doc00"] and store.document_state("doc01") is None
+    rerun = build_into([corpus], store_path)
+    assert rerun.added == ["doc01"] and rerun.unchanged == ["doc00"]
+    with IncrementalStore(store_path) as store:
+        assert {d: _graph(store, d) for d in store.documents()} == expected
+
+
 def test_cli_reports_counts_and_queries_the_store(tmp_path):
     from typer.testing import CliRunner
 
