@@ -2,6 +2,7 @@
 #   make demo   venv, install, build the bundled corpus, print what the graph answers
 #   make test   venv, install with test extras, run the whole test suite
 #   make bench  time every named query on the Oxigraph and rdflib memory stores
+#   make bench-build  time the build against corpus size (SIZES="1000 10000")
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -46,6 +47,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/queries.py
+
+SIZES ?= 1000 10000
+.PHONY: bench-build
+bench-build: $(STAMP)
+	$(BIN)/python bench/build.py --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

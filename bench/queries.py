@@ -43,15 +43,21 @@ def load_stores(graph_file: Path | None = None) -> dict[str, rdflib.Dataset]:
         return {store: load_graph(path, store=store) for store in STORES}
 
 
-def median_ms(graph: rdflib.Dataset, query: NamedQuery, repeat: int) -> float:
-    """The median time of ``repeat`` runs, in milliseconds."""
+def time_query(graph: rdflib.Dataset, query: NamedQuery, repeat: int) -> list[float]:
+    """The wall times of ``repeat`` runs of a named query with its example's
+    parameters, in milliseconds, each covering parsing, evaluation and reading every row."""
     parameters = query.example_parameters
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         run_query(graph, query, parameters)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def median_ms(graph: rdflib.Dataset, query: NamedQuery, repeat: int) -> float:
+    """The median time of ``repeat`` runs, in milliseconds."""
+    return statistics.median(time_query(graph, query, repeat))
 
 
 def time_queries(graphs: dict[str, rdflib.Dataset], repeat: int) -> list[tuple[str, int, float, float]]:
