@@ -165,16 +165,14 @@ def build_into(
 
     New and changed documents are extracted in batches, here or on ``workers`` local
     processes or the Dask cluster at ``scheduler`` (see :mod:`cartkg.kg.workers`), and
-    each batch is loaded in one transaction. ``on_document(outcome, name)`` is called
-    once a document is settled (its batch committed), with ``outcome`` one of
-    :data:`OUTCOMES`.
+    each batch is loaded by :meth:`IncrementalStore.load_shard`. ``on_document(outcome,
+    name)`` is called once a document is settled (its commit marker written, or found
+    unchanged or unreadable), with ``outcome`` one of :data:`OUTCOMES`.
     """
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
     summary = UpdateSummary()
 
     def settle(outcome: str, name: str) -> None:
-        if outcome == "failed":
-            return
         getattr(summary, outcome).append(name)
         if on_document is not None:
             on_document(outcome, name)
