@@ -35,12 +35,16 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+import numpy
 from scispacy.abbreviation import AbbreviationDetector
+from spacy.attrs import ORTH
 from spacy.language import Language
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from . import entities as _entities  # noqa: F401  (registers Span._.cartkg_rule)
+from .words import token_texts
 
 
 class Definition(NamedTuple):
@@ -83,8 +87,14 @@ def long_form_mention(long_form: Span) -> Span | None:
 def occurrences(doc: Doc, short: Sequence[str], start: int = 0) -> list[tuple[int, int]]:
     """Token ranges where the short form (its tokens' texts) stands, from ``start`` on."""
     n = len(short)
-    words = [t.text for t in doc]
-    return [(i, i + n) for i in range(start, len(words) - n + 1) if tuple(words[i : i + n]) == tuple(short)]
+    short = tuple(short)
+    words = token_texts(doc)
+    return [
+        (i, i + n)
+        for i in range(start, len(words) - n + 1)
+        # Whole short forms are compared only where their first word stands.
+        if (not n or words[i] == short[0]) and tuple(words[i : i + n]) == short
+    ]
 
 
 def apply_definitions(
@@ -128,6 +138,20 @@ def find_definitions(doc: Doc, known: Iterable[Definition] = ()) -> list[tuple[D
     return found
 
 
+#: The brackets of scispaCy's matcher pattern, as ORTH ids.
+_OPENING, _CLOSING = get_string_id("("), get_string_id(")")
+
+
+def may_define(doc: Doc) -> bool:
+    """Whether scispaCy's detector can find a definition in ``doc``: every definition
+    it finds stands in brackets, a "(" token followed later by a ")" token (its
+    matcher's pattern), so a Doc without them defines nothing. The check compares the
+    tokens' ORTH ids, without building ``Token`` objects."""
+    orths = doc.to_array(ORTH)
+    opening = numpy.flatnonzero(orths == _OPENING)
+    return opening.size > 0 and bool((orths[opening[0] + 1 :] == _CLOSING).any())
+
+
 class AbbreviationResolver:
     """Runs scispaCy's detector, applies the definitions in force (inherited from
     earlier passages and found here) and records them in ``doc._.cartkg_abbreviations``."""
@@ -140,13 +164,18 @@ class AbbreviationResolver:
         self.detector = AbbreviationDetector(nlp, make_serializable=True)
 
     def __call__(self, doc: Doc) -> Doc:
-        with warnings.catch_warnings():
-            # The detector runs its matcher of short forms even when it found none.
-            warnings.filterwarnings("ignore", message=r"\[W036\]")
-            self.detector(doc)
+        if may_define(doc):
+            with warnings.catch_warnings():
+                # The detector runs its matcher of short forms even when it found none.
+                warnings.filterwarnings("ignore", message=r"\[W036\]")
+                self.detector(doc)
         inherited = tuple(Definition(*d) for d in doc._.cartkg_abbreviations_in)
         found = find_definitions(doc, inherited)
-        apply_definitions(doc, [*((d, 0) for d in inherited), *found], self.spans_key, self.rule)
+        in_force = [*((d, 0) for d in inherited), *found]
+        # With no definition in force, applying them would set the same spans and
+        # entities again.
+        if in_force or self.spans_key not in doc.spans:
+            apply_definitions(doc, in_force, self.spans_key, self.rule)
         doc._.cartkg_abbreviations = (*inherited, *(d for d, _ in found))
         return doc
 

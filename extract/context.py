@@ -17,6 +17,7 @@ from importlib import resources
 from spacy.tokens import Span
 
 from .records import AssertionStatus
+from .words import DocWords
 
 DIRECTIONS = ("forward", "backward", "bidirectional")
 RULE_KEYS = {"literal", "category", "direction", "max_scope", "all_types"}
@@ -94,18 +95,21 @@ def bundled_context_rules() -> ContextRules:
     )
 
 
-def _matches(sent: Span, i: int, literal: Sequence[str]) -> bool:
-    if i + len(literal) > len(sent):
+def _matches(words: DocWords, i: int, end: int, literal: Sequence[str]) -> bool:
+    """Whether the trigger ``literal`` stands at token ``i`` of the sentence ending
+    before token ``end``."""
+    if i + len(literal) > end:
         return False
     for offset, word in enumerate(literal):
-        token = sent[i + offset]
-        if token.lower_ != word:
+        t = i + offset
+        if words.lower[t] != word:
             return False
         # "May 2017" is a month, not a hedge: only lower-case or sentence-initial words
         # count, and a capitalised word followed by a number never does.
-        if not (token.text.islower() or token.is_sent_start or not token.text.isalpha()):
+        text = words.text[t]
+        if not (text.islower() or words.sent_start[t] or not text.isalpha()):
             return False
-        if token.text.istitle() and token.i + 1 < len(token.doc) and token.nbor().like_num:
+        if text.istitle() and t + 1 < len(words.text) and words.like_num[t + 1]:
             return False
     return True
 
@@ -124,16 +128,22 @@ class Scope:
     all_types: bool
 
 
-def scopes(sent: Span, rules: ContextRules) -> list[Scope]:
+def scopes(sent: Span, rules: ContextRules, words: DocWords | None = None) -> list[Scope]:
     """The scopes the triggers open in a sentence. Pseudo-triggers are found first and
     their words open no scope ("was not a frequent problem" negates nothing); then the
     longest trigger at a word wins, and the words it covers open no other scope ("was
-    not observed" is one trigger, not also "not")."""
-    n = len(sent)
+    not observed" is one trigger, not also "not").
+
+    ``words`` are the sentence's Doc's words (:class:`DocWords`), made here when not
+    given; pass them to read the Doc once for all its sentences."""
+    words = words if words is not None else DocWords.of(sent.doc)
+    offset, end = sent.start, sent.end
+    n = end - offset
+    lower = words.lower
     consumed: set[int] = set()
     for i in range(n):
-        for rule in rules.by_first_word.get(sent[i].lower_, ()):
-            if _matches(sent, i, rule.literal):
+        for rule in rules.by_first_word.get(lower[offset + i], ()):
+            if _matches(words, offset + i, end, rule.literal):
                 # The longest trigger at a word decides: "no longer recommended" is a
                 # trigger even though "no longer" alone is a pseudo-trigger.
                 if rule.category == "pseudo":
@@ -141,39 +151,47 @@ def scopes(sent: Span, rules: ContextRules) -> list[Scope]:
                 break
     found: list[Scope] = []
     for i in range(n):
-        for rule in rules.by_first_word.get(sent[i].lower_, ()):
+        for rule in rules.by_first_word.get(lower[offset + i], ()):
             end_of_trigger = i + len(rule.literal)
             if rule.category == "pseudo" or consumed & set(range(i, end_of_trigger)):
                 continue
-            if not _matches(sent, i, rule.literal):
+            if not _matches(words, offset + i, end, rule.literal):
                 continue
             consumed.update(range(i, end_of_trigger))
             trigger = sent[i:end_of_trigger].text
             category = AssertionStatus(rule.category)
             if rule.direction in ("forward", "bidirectional"):
                 stop = end_of_trigger
-                while stop < n and stop - end_of_trigger < rule.max_scope and sent[stop].lower_ not in rules.terminators:
+                while (
+                    stop < n
+                    and stop - end_of_trigger < rule.max_scope
+                    and lower[offset + stop] not in rules.terminators
+                ):
                     stop += 1
                 found.append(Scope(end_of_trigger, stop, i, end_of_trigger, category, trigger, rule.all_types))
             if rule.direction in ("backward", "bidirectional"):
                 start = i
-                while start > 0 and i - start < rule.max_scope and sent[start - 1].lower_ not in rules.terminators:
+                while start > 0 and i - start < rule.max_scope and lower[offset + start - 1] not in rules.terminators:
                     start -= 1
                 found.append(Scope(start, i, i, end_of_trigger, category, trigger, rule.all_types))
             break
     return found
 
 
-def assertion_status(span: Span, sentence_scopes: Sequence[Scope], *, finding: bool = True) -> tuple[AssertionStatus, str]:
+def assertion_status(
+    span: Span, sentence_scopes: Sequence[Scope], *, finding: bool = True, sent_start: int | None = None
+) -> tuple[AssertionStatus, str]:
     """The status of a mention and the trigger that decided it ('' when affirmed).
 
     A mention is in a scope when the two overlap, unless the trigger is part of the
     mention itself (the "-negative" of "CD19-negative relapse"). A mention that is not
     a finding (a product, trial or body) takes only the triggers that apply to every
-    type.
+    type. ``sent_start`` is the first token of the mention's sentence (looked up when
+    not given).
     """
-    begin = span.start - span.sent.start
-    end = span.end - span.sent.start
+    sent_start = sent_start if sent_start is not None else span.sent.start
+    begin = span.start - sent_start
+    end = span.end - sent_start
     best = (AssertionStatus.AFFIRMED, "")
     for scope in sentence_scopes:
         if not (finding or scope.all_types):

@@ -34,6 +34,7 @@ from spacy.util import filter_spans
 from cartkg.ontology.lexicon import Lexicon, is_case_sensitive
 
 from .tokenizer import MARKER_STATUS
+from .words import token_texts
 
 PATTERNS_FILE = "patterns.jsonl"
 
@@ -68,13 +69,16 @@ def lexicon_patterns(lexicon: Lexicon) -> list[dict[str, str]]:
 def hiding_tokens(doc: Doc, spans: Sequence[Span], is_name: Callable[[str], bool]) -> list[Token]:
     """Markers' statuses outside every span in ``spans`` that hide a name: one of their
     parts between hyphens satisfies ``is_name``."""
+    # The tokens' texts, read without building Token objects; a marker's status holds
+    # a hyphen, a cheap test before the pattern.
+    statuses = [i for i, text in enumerate(token_texts(doc)) if "-" in text and _MARKER_STATUS.fullmatch(text)]
+    if not statuses:
+        return []
     covered = {i for span in spans for i in range(span.start, span.end)}
     return [
         token
-        for token in doc
-        if token.i not in covered
-        and _MARKER_STATUS.fullmatch(token.text)
-        and any(is_name(part) for part in _SPLIT_POINTS.split(token.text)[::2])
+        for token in (doc[i] for i in statuses)
+        if token.i not in covered and any(is_name(part) for part in _SPLIT_POINTS.split(token.text)[::2])
     ]
 
 

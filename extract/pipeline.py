@@ -28,6 +28,7 @@ from .context import PRECEDENCE, ContextRules, assertion_status, bundled_context
 from .entities import lexicon_patterns
 from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Quantity, Relation, Sentence
 from .tokenizer import TOKENIZER_NAME, lexicon_tokenizer_config
+from .words import DocWords, ents_by_sentence, sentence_of
 
 #: Bumped when a change to the pipeline or its rules can change what is extracted.
 EXTRACTOR_VERSION = "0.3.0"
@@ -54,30 +55,45 @@ def default_pipeline() -> Language:
 
 
 def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRules) -> Extraction:
-    """Turn the processed passages of one document into records."""
+    """Turn the processed passages of one document into records.
+
+    Texts are sliced from the passage's text, which is the Doc's text (spaCy's
+    tokenizer loses no character) without rebuilding ``doc.text`` from the tokens.
+    Each Doc's sentences, words and entities are read once (:mod:`.words`); ConText
+    scopes are worked out only for sentences that hold a mention, the only ones whose
+    statuses are used.
+    """
     sentences: list[Sentence] = []
     mentions: list[Mention] = []
     relations: list[Relation] = []
     for passage, doc in zip(document.passages, docs, strict=True):
         base = passage.offset
-        sentence_index: dict[int, int] = {}
+        text = passage.text
+        sents = list(doc.sents)
+        sent_starts = [sent.start for sent in sents]
+        first_index = len(sentences)
+        words: DocWords | None = None
         statuses: dict[tuple[int, int], tuple[AssertionStatus, str]] = {}
-        for sent in doc.sents:
+        for sent, sent_ents in zip(sents, ents_by_sentence(sents, doc.ents), strict=True):
             index = len(sentences)
-            sentence_index[sent.start] = index
             sentences.append(
                 Sentence(
                     doc_id=document.id,
                     index=index,
                     begin=base + sent.start_char,
                     end=base + sent.end_char,
-                    text=sent.text,
+                    text=text[sent.start_char : sent.end_char],
                     section=passage.section,
                 )
             )
-            sent_scopes = scopes(sent, context_rules)
-            for ent in sent.ents:
-                status, trigger = assertion_status(ent, sent_scopes, finding=context_rules.applies_to(ent.label_))
+            if not sent_ents:
+                continue
+            words = words if words is not None else DocWords.of(doc)
+            sent_scopes = scopes(sent, context_rules, words)
+            for ent in sent_ents:
+                status, trigger = assertion_status(
+                    ent, sent_scopes, finding=context_rules.applies_to(ent.label_), sent_start=sent.start
+                )
                 statuses[(ent.start, ent.end)] = (status, trigger)
                 mentions.append(
                     Mention(
@@ -85,7 +101,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                         sentence=index,
                         begin=base + ent.start_char,
                         end=base + ent.end_char,
-                        text=ent.text,
+                        text=text[ent.start_char : ent.end_char],
                         entity_id=ent.kb_id_,
                         entity_type=ent.label_,
                         rule=ent._.cartkg_rule,
@@ -95,7 +111,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                 )
         for predicate, s_start, s_end, s_id, o_start, o_end, o_id, rule, found in doc._.cartkg_relations or ():
             subject, obj = doc[s_start:s_end], doc[o_start:o_end]
-            sentence = sentences[sentence_index[subject.sent.start]]
+            sentence = sentences[first_index + sentence_of(sent_starts, s_start)]
             # A name nested in another takes the status of the outer mention; a "this
             # product" standing for an earlier product, that of the other end.
             known = [statuses[k] for k in ((s_start, s_end), (o_start, o_end)) if k in statuses]
@@ -119,7 +135,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
                     status=status,
                     trigger=trigger,
                     quantities=tuple(
-                        Quantity(kind, value, unit, doc.text[b:e], base + b, base + e)
+                        Quantity(kind, value, unit, text[b:e], base + b, base + e)
                         for kind, value, unit, b, e in found
                     ),
                 )

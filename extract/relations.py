@@ -10,7 +10,8 @@ Two kinds of rule, both data in ``relation_rules.json``:
 - nested rules pair an entity with one named inside its own name ("NCI CD22 CAR"
   contains CD22; "CIBMTR Pediatric Cancer Working Committee" contains CIBMTR).
 
-The algorithm is plain functions over spaCy spans; the component is a thin shell that
+The algorithm is plain functions over spaCy spans and the Doc's words, read once per Doc
+(:mod:`cartkg.extract.words`); the component is a thin shell that
 stores its matches on ``doc._.cartkg_relations`` as plain tuples.
 """
 
@@ -26,6 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .quantities import FoundQuantity, find_quantities
+from .words import DocWords, ents_by_sentence, sentence_of
 
 RULE_KEYS = {
     "name", "description", "predicate", "subject", "object", "object_only", "object_excluded",
@@ -65,10 +67,14 @@ class RelationRule:
     subject_first: bool = False
 
     def accepts_object(self, span: Span) -> bool:
+        return self.accepts(span.label_, span.kb_id_)
+
+    def accepts(self, label: str, entity_id: str) -> bool:
+        """Whether a mention of type ``label`` and entity ``entity_id`` can be the object."""
         return (
-            span.label_ in self.object
-            and (not self.object_only or span.kb_id_ in self.object_only)
-            and span.kb_id_ not in self.object_excluded
+            label in self.object
+            and (not self.object_only or entity_id in self.object_only)
+            and entity_id not in self.object_excluded
         )
 
     @classmethod
@@ -120,46 +126,94 @@ class RelationMatch:
     rule: str
 
 
+@dataclass(frozen=True)
+class SentenceView:
+    """One sentence as the rules read it: its span, the mentions wholly inside it
+    (``span.ents``) and its Doc's words, each looked up once per Doc (:mod:`.words`)
+    instead of through ``span.ents`` and ``Token`` objects at every step."""
+
+    span: Span
+    ents: Sequence[Span]
+    words: DocWords
+
+    @property
+    def start(self) -> int:
+        return self.span.start
+
+    @property
+    def end(self) -> int:
+        return self.span.end
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """The mentions a sentence's rules pair (entities and resolved anaphors, by start),
+    with their offsets, types and ids read once: every ``span.label_`` or
+    ``span.kb_id_`` looks its string up again."""
+
+    spans: Sequence[Span]
+    starts: list[int]
+    ends: list[int]
+    labels: list[str]
+    kb_ids: list[str]
+
+    @classmethod
+    def of(cls, spans: Sequence[Span]) -> Mentions:
+        return cls(
+            spans=spans,
+            starts=[s.start for s in spans],
+            ends=[s.end for s in spans],
+            labels=[s.label_ for s in spans],
+            kb_ids=[s.kb_id_ for s in spans],
+        )
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+
 def coordinated_groups(
-    ents: Sequence[Span], coordinators: frozenset[str], kinds: frozenset[str] = frozenset()
+    ents: Mentions, words: DocWords, coordinators: frozenset[str], kinds: frozenset[str] = frozenset()
 ) -> dict[int, tuple[int, int]]:
     """For each entity (by position in ``ents``), the token range of the list it belongs
     to ("CRS, ICANS and HLH"): entities of one type, or all of ``kinds``, joined only
     by coordinators."""
+    labels, kb_ids, starts, ends = ents.labels, ents.kb_ids, ents.starts, ents.ends
+    lower, text = words.lower, words.text
 
-    def alike(a: Span, b: Span) -> bool:
-        return a.label_ == b.label_ or (a.label_ in kinds and b.label_ in kinds)
+    def alike(a: int, b: int) -> bool:
+        return labels[a] == labels[b] or (labels[a] in kinds and labels[b] in kinds)
 
+    n = len(ents)
     groups: dict[int, tuple[int, int]] = {}
     i = 0
-    while i < len(ents):
+    while i < n:
         j = i
-        while j + 1 < len(ents) and alike(ents[j + 1], ents[i]):
-            gap = ents[i].doc[ents[j].end : ents[j + 1].start]
-            if not all(t.lower_ in coordinators for t in gap):
+        while j + 1 < n and alike(j + 1, i):
+            gap = range(ends[j], starts[j + 1])
+            if not all(lower[k] in coordinators for k in gap):
                 break
             # Brackets alone join two names of one thing ("obe-cel (Aucatzyl)"), not a list.
-            if all(t.text in "()[]" for t in gap) and ents[j].kb_id_ != ents[j + 1].kb_id_:
+            if all(text[k] in "()[]" for k in gap) and kb_ids[j] != kb_ids[j + 1]:
                 break
             j += 1
         for k in range(i, j + 1):
-            groups[k] = (ents[i].start, ents[j].end)
+            groups[k] = (starts[i], ends[j])
         i = j + 1
     return groups
 
 
-def _breaks_clause(gap: Span) -> bool:
-    """Whether a clause break stands in the gap, outside parentheses; "but not" does
-    not break ("X caused CRS but not ICANS")."""
+def _breaks_clause(words: DocWords, start: int, end: int) -> bool:
+    """Whether a clause break stands in the gap (tokens ``start`` to ``end``), outside
+    parentheses; "but not" does not break ("X caused CRS but not ICANS")."""
+    lower, text = words.lower, words.text
     depth = 0
-    for t in gap:
-        if t.text in "([":
+    for k in range(start, end):
+        if text[k] in "([":
             depth += 1
-        elif t.text in ")]":
+        elif text[k] in ")]":
             depth = max(0, depth - 1)
-        elif depth == 0 and t.lower_ in CLAUSE_BREAKS:
-            following = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
-            if following is None or following.lower_ != "not":
+        elif depth == 0 and lower[k] in CLAUSE_BREAKS:
+            if k + 1 >= len(lower) or lower[k + 1] != "not":
                 return True
     return False
 
@@ -168,29 +222,44 @@ def _breaks_clause(gap: Span) -> bool:
 _ADJACENT_FILLER = frozenset({"the", "a", "an", "(", ")", ","})
 
 
-def _adjacent(rule: RelationRule, first: Span, second: Span) -> bool:
-    """Whether the two mentions themselves (not the lists they stand in) are joined by
-    an adjacent trigger and nothing but articles and brackets."""
-    gap = first.doc[first.end : second.start]
+def _adjacent(rule: RelationRule, words: DocWords, first_end: int, second_start: int) -> bool:
+    """Whether the two mentions themselves (not the lists they stand in; the first ends
+    at ``first_end``, the second starts at ``second_start``) are joined by an adjacent
+    trigger and nothing but articles and brackets."""
+    gap = words.lower[first_end:second_start]
     return (
         0 < len(gap) <= 3
-        and any(t.lower_ in rule.adjacent_triggers for t in gap)
-        and all(t.lower_ in rule.adjacent_triggers or t.lower_ in _ADJACENT_FILLER for t in gap)
+        and any(w in rule.adjacent_triggers for w in gap)
+        and all(w in rule.adjacent_triggers or w in _ADJACENT_FILLER for w in gap)
     )
 
 
-def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: frozenset[str]) -> Iterator[RelationMatch]:
-    groups = coordinated_groups(ents, coordinators, rule.subject)
-    doc = ents[0].doc if ents else None
-    for si, s in enumerate(ents):
-        if s.label_ not in rule.subject:
+def _trigger_pairs(
+    rule: RelationRule,
+    ents: Mentions,
+    sentence: SentenceView,
+    coordinators: frozenset[str],
+    groups: dict[int, tuple[int, int]] | None = None,
+) -> Iterator[RelationMatch]:
+    """Pairs of ``ents`` that a trigger rule joins; ``groups`` are the lists of
+    :func:`coordinated_groups` for the rule's subject types (made here when not given)."""
+    n = len(ents)
+    if n < 2:
+        # A pair needs two mentions of different entities.
+        return
+    words = sentence.words
+    lower = words.lower
+    groups = groups if groups is not None else coordinated_groups(ents, words, coordinators, rule.subject)
+    labels, kb_ids, starts, ends = ents.labels, ents.kb_ids, ents.starts, ents.ends
+    for si in range(n):
+        if labels[si] not in rule.subject:
             continue
-        for oi, o in enumerate(ents):
-            if not rule.accepts_object(o) or o.kb_id_ == s.kb_id_:
+        for oi in range(n):
+            if not rule.accepts(labels[oi], kb_ids[oi]) or kb_ids[oi] == kb_ids[si]:
                 continue
-            if rule.subject_first and o.start < s.start:
+            if rule.subject_first and starts[oi] < starts[si]:
                 continue
-            first, second = (si, oi) if s.start < o.start else (oi, si)
+            first, second = (si, oi) if starts[si] < starts[oi] else (oi, si)
             gap_start, gap_end = groups[first][1], groups[second][0]
             if gap_end < gap_start:
                 continue
@@ -199,47 +268,53 @@ def _trigger_pairs(rule: RelationRule, ents: Sequence[Span], coordinators: froze
             # Another subject in between, even another mention of the same entity,
             # is nearer and takes the relation instead.
             blocked = any(
-                e.label_ in rule.subject and e.start >= gap_start and e.end <= gap_end for e in ents
+                labels[k] in rule.subject and starts[k] >= gap_start and ends[k] <= gap_end for k in range(n)
             )
             if blocked:
                 continue
-            sent = ents[first].sent
-            gap = doc[gap_start:gap_end]
             # A clause break between them ("…, but CRS occurred with X") separates two
             # findings; "but not" still joins one ("X caused CRS but not ICANS").
-            if _breaks_clause(gap):
+            if _breaks_clause(words, gap_start, gap_end):
                 continue
-            before = doc[max(sent.start, groups[first][0] - 2) : groups[first][0]]
+            before = lower[max(sentence.start, groups[first][0] - 2) : groups[first][0]]
             # "huCART19 is CD19-directed", "ELIANA … tisagenlecleucel study": a suffix
             # trigger right after the later of the two.
-            after = doc[groups[second][1] : min(sent.end, groups[second][1] + 2)]
+            after = lower[groups[second][1] : min(sentence.end, groups[second][1] + 2)]
             in_gap = any(
-                t.lower_ in rule.triggers
-                and (t.lower_ not in rule.suffix_triggers or t.i - gap_start < ATTACHED_TRIGGER_REACH)
-                for t in gap
+                lower[k] in rule.triggers
+                and (lower[k] not in rule.suffix_triggers or k - gap_start < ATTACHED_TRIGGER_REACH)
+                for k in range(gap_start, gap_end)
             )
-            adjacent = _adjacent(rule, ents[first], ents[second])
             if (
                 in_gap
-                or adjacent
-                or any(t.lower_ in rule.prefix_triggers for t in before)
-                or any(t.lower_ in rule.suffix_triggers for t in after)
+                or _adjacent(rule, words, ends[first], starts[second])
+                or any(w in rule.prefix_triggers for w in before)
+                or any(w in rule.suffix_triggers for w in after)
             ):
-                yield RelationMatch(rule.predicate, s, o, rule.name)
+                yield RelationMatch(rule.predicate, ents.spans[si], ents.spans[oi], rule.name)
 
 
-def _nested_pairs(rule: RelationRule, ents: Sequence[Span], all_spans: Sequence[Span]) -> Iterator[RelationMatch]:
-    for s in ents:
-        if s.label_ not in rule.subject:
+def _has_candidates(rule: RelationRule, ents: Mentions) -> bool:
+    """Whether ``ents`` hold a possible subject and a possible object of the rule: a
+    cheap test before the lists and gaps are worked out."""
+    return any(label in rule.subject for label in ents.labels) and any(
+        rule.accepts(label, entity_id) for label, entity_id in zip(ents.labels, ents.kb_ids)
+    )
+
+
+def _nested_pairs(rule: RelationRule, ents: Mentions, all_spans: Mentions) -> Iterator[RelationMatch]:
+    for si in range(len(ents)):
+        if ents.labels[si] not in rule.subject:
             continue
-        for inner in all_spans:
+        s_start, s_end, s_id = ents.starts[si], ents.ends[si], ents.kb_ids[si]
+        for k in range(len(all_spans)):
             if (
-                rule.accepts_object(inner)
-                and inner.kb_id_ != s.kb_id_
-                and s.start <= inner.start
-                and inner.end <= s.end
+                rule.accepts(all_spans.labels[k], all_spans.kb_ids[k])
+                and all_spans.kb_ids[k] != s_id
+                and s_start <= all_spans.starts[k]
+                and all_spans.ends[k] <= s_end
             ):
-                yield RelationMatch(rule.predicate, s, inner, rule.name)
+                yield RelationMatch(rule.predicate, ents.spans[si], all_spans.spans[k], rule.name)
 
 
 #: Phrases that point back to the product of an earlier sentence ("This product …").
@@ -248,48 +323,71 @@ ANAPHORS: tuple[tuple[str, ...], ...] = (
     ("this", "car"), ("this", "therapy"), ("these", "cells"), ("the", "same", "product"),
     ("this", "car", "t", "-", "cell", "product"),
 )
+#: The anaphors in the order they are tried: the longest first.
+_ANAPHORS_LONGEST_FIRST = tuple(sorted(ANAPHORS, key=len, reverse=True))
+#: The words an anaphor can start with: only where one stands is a phrase compared.
+_ANAPHOR_OPENERS = frozenset(phrase[0] for phrase in ANAPHORS)
 #: Pronouns that, opening a sentence, point back to the first thing the sentence before
 #: named: its grammatical subject, most often ("AUTO3 was … . It was tested in AMELIA").
 SUBJECT_PRONOUNS = frozenset({"it", "its"})
 
 
-def product_anaphor(sent: Span, antecedent: Span | None) -> Span | None:
+def product_anaphor(sentence: SentenceView, antecedent: Span | None) -> Span | None:
     """A "this product" in a sentence that names no product, as a span standing for
-    the product last named before it (``antecedent``); None when there is none."""
-    if antecedent is None or any(e.label_ == "CARTProduct" for e in sent.ents):
+    the product last named before it (``antecedent``); None when there is none. The
+    longest phrase wins, then the first place it stands."""
+    if antecedent is None or any(e.label_ == "CARTProduct" for e in sentence.ents):
         return None
-    words = [t.lower_ for t in sent]
-    for phrase in sorted(ANAPHORS, key=len, reverse=True):
-        for i in range(len(words) - len(phrase) + 1):
+    words = sentence.words.lower[sentence.start : sentence.end]
+    openers = [i for i, word in enumerate(words) if word in _ANAPHOR_OPENERS]
+    for phrase in _ANAPHORS_LONGEST_FIRST:
+        for i in openers:
             if tuple(words[i : i + len(phrase)]) == phrase:
-                start = sent.start + i
-                return Span(sent.doc, start, start + len(phrase), label=antecedent.label_, kb_id=antecedent.kb_id_)
+                start = sentence.start + i
+                return Span(
+                    sentence.span.doc, start, start + len(phrase), label=antecedent.label_, kb_id=antecedent.kb_id_
+                )
     return None
 
 
-def pronoun_anaphor(sent: Span, previous: Span | None) -> Span | None:
+def pronoun_anaphor(sentence: SentenceView, previous: SentenceView | None) -> Span | None:
     """A sentence-opening "It"/"Its" as a span standing for the first entity the
     previous sentence named, when that sentence is in the same passage."""
-    if previous is None or not len(sent) or sent[0].lower_ not in SUBJECT_PRONOUNS:
+    if previous is None or sentence.start == sentence.end:
+        return None
+    if sentence.words.lower[sentence.start] not in SUBJECT_PRONOUNS:
         return None
     first = next(iter(previous.ents), None)
     if first is None:
         return None
-    return Span(sent.doc, sent.start, sent.start + 1, label=first.label_, kb_id=first.kb_id_)
+    return Span(sentence.span.doc, sentence.start, sentence.start + 1, label=first.label_, kb_id=first.kb_id_)
 
 
 def sentence_relations(
-    sent: Span, rules: RuleSet, all_spans: Sequence[Span] = (), extra: Sequence[Span] = ()
+    sentence: SentenceView, rules: RuleSet, all_spans: Sequence[Span] = (), extra: Sequence[Span] = ()
 ) -> list[RelationMatch]:
     """Every relation the rules find in one sentence, once per (predicate, mentions).
 
     ``all_spans`` are the sentence's lexicon matches, nested ones included; ``extra``
     are spans that stand for entities without naming them (a resolved "this product").
     """
-    ents = sorted([*sent.ents, *extra], key=lambda e: e.start)
+    if not sentence.ents and not extra:
+        # Every rule's subject is one of the sentence's mentions.
+        return []
+    ents = Mentions.of(sorted([*sentence.ents, *extra], key=lambda e: e.start))
+    inner = Mentions.of(all_spans)
+    # The lists of coordinated mentions depend only on the rule's subject types.
+    groups: dict[frozenset[str], dict[int, tuple[int, int]]] = {}
     found: dict[tuple, RelationMatch] = {}
     for rule in rules.rules:
-        pairs = _nested_pairs(rule, ents, all_spans) if rule.nested else _trigger_pairs(rule, ents, rules.coordinators)
+        if rule.nested:
+            pairs = _nested_pairs(rule, ents, inner)
+        elif len(ents) < 2 or not _has_candidates(rule, ents):
+            continue
+        else:
+            if rule.subject not in groups:
+                groups[rule.subject] = coordinated_groups(ents, sentence.words, rules.coordinators, rule.subject)
+            pairs = _trigger_pairs(rule, ents, sentence, rules.coordinators, groups[rule.subject])
         for match in pairs:
             key = (match.predicate, match.subject.start, match.subject.end, match.object.start, match.object.end)
             found.setdefault(key, match)
@@ -308,15 +406,15 @@ QUANTITY_KINDS: dict[str, frozenset[str]] = {
 }
 
 
-def attach_quantities(sent: Span, matches: Sequence[RelationMatch]) -> list[list[FoundQuantity]]:
+def attach_quantities(sentence: SentenceView, matches: Sequence[RelationMatch]) -> list[list[FoundQuantity]]:
     """For each relation of a sentence, the numbers that qualify it (character offsets
     relative to the doc)."""
     attached: list[list[FoundQuantity]] = [[] for _ in matches]
     if not any(m.predicate in QUANTITY_KINDS for m in matches):
         return attached
-    base = sent.start_char
-    ents = list(sent.ents)
-    for q in find_quantities(sent.text):
+    base = sentence.span.start_char
+    ents = list(sentence.ents)
+    for q in find_quantities(sentence.span.text):
         begin, end = base + q.begin, base + q.end
 
         def distance(span: Span) -> int:
@@ -356,22 +454,32 @@ class RelationExtractor:
         self.rules = bundled_rules()
 
     def __call__(self, doc: Doc) -> Doc:
+        found: list[tuple] = []
+        doc_ents = doc.ents
+        if not doc_ents:
+            # Every relation has a mention of the sentence as its subject.
+            doc._.cartkg_relations = found
+            return doc
+        words = DocWords.of(doc)
+        sents = list(doc.sents)
+        starts = [sent.start for sent in sents]
         by_sentence: dict[int, list[Span]] = {}
         for span in doc.spans.get(self.spans_key, []):
-            by_sentence.setdefault(span.sent.start, []).append(span)
-        found = []
+            by_sentence.setdefault(sentence_of(starts, span.start), []).append(span)
         last_product: Span | None = None
-        previous: Span | None = None
-        for sent in doc.sents:
-            extra = [a for a in (product_anaphor(sent, last_product), pronoun_anaphor(sent, previous)) if a is not None]
+        previous: SentenceView | None = None
+        for index, (sent, ents) in enumerate(zip(sents, ents_by_sentence(sents, doc_ents), strict=True)):
+            sentence = SentenceView(sent, ents, words)
+            extra = [a for a in (product_anaphor(sentence, last_product), pronoun_anaphor(sentence, previous))
+                     if a is not None]
             if len(extra) == 2 and extra[0].start < extra[1].end and extra[1].start < extra[0].end:
                 extra = extra[:1]
-            matches = sentence_relations(sent, self.rules, by_sentence.get(sent.start, []), extra)
-            products = [e for e in sent.ents if e.label_ == "CARTProduct"]
+            matches = sentence_relations(sentence, self.rules, by_sentence.get(index, []), extra)
+            products = [e for e in ents if e.label_ == "CARTProduct"]
             if products:
                 last_product = products[-1]
-            previous = sent
-            for m, quantities in zip(matches, attach_quantities(sent, matches)):
+            previous = sentence
+            for m, quantities in zip(matches, attach_quantities(sentence, matches)):
                 found.append((m.predicate, m.subject.start, m.subject.end, m.subject.kb_id_,
                               m.object.start, m.object.end, m.object.kb_id_, m.rule,
                               tuple((q.kind, q.value, q.unit, q.begin, q.end) for q in quantities)))

@@ -119,3 +119,19 @@ def test_occurrences_of_a_short_form(nlp):
     doc = nlp.make_doc("r/r B-ALL then r/r B-ALL and B-ALL")
     assert occurrences(doc, ("r/r", "B-ALL")) == [(0, 2), (3, 5)]
     assert occurrences(doc, ("B-ALL",), start=2) == [(4, 5), (6, 7)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cytokine release syndrome (CRS) was seen", True),
+        ("CRS (cytokine release syndrome) was seen", True),
+        ("no brackets at all", False),
+        ("a closing ) before an opening (", False),
+        ("an opening ( never closed", False),
+    ],
+)
+def test_may_define_only_with_brackets(nlp, text, expected):
+    from cartkg.extract.abbreviations import may_define
+
+    assert may_define(nlp.make_doc(text)) is expected

@@ -233,3 +233,28 @@ def test_of_joins_only_the_nearest_working_group():
 def test_product_in_trial():
     assert ("evaluates", "felix", "obecabtagene-autoleucel", "affirmed") in _triples(
         "With obecabtagene autoleucel in FELIX, grade 3 or higher ICANS occurred in 7.1% of patients.")
+
+
+def test_doc_words_read_what_the_tokens_say():
+    from cartkg.extract.pipeline import default_pipeline
+    from cartkg.extract.words import DocWords, token_texts
+
+    doc = default_pipeline()("In May 2017, CRS occurred. It resolved in 5 days.")
+    words = DocWords.of(doc)
+    assert words.text == [t.text for t in doc] == token_texts(doc)
+    assert words.lower == [t.lower_ for t in doc]
+    assert words.sent_start == [bool(t.is_sent_start) for t in doc]
+    assert words.like_num == [t.like_num for t in doc]
+    assert DocWords.of(default_pipeline()("")) == DocWords([], [], [], [])
+
+
+def test_sentence_lookups_agree_with_spacy():
+    from cartkg.extract.pipeline import default_pipeline
+    from cartkg.extract.words import ents_by_sentence, sentence_of
+
+    doc = default_pipeline()("Tisagenlecleucel targets CD19. CRS was seen. Axi-cel caused ICANS and CRS.")
+    sents = list(doc.sents)
+    starts = [s.start for s in sents]
+    assert ents_by_sentence(sents, doc.ents) == [list(s.ents) for s in sents]
+    for token in doc:
+        assert sents[sentence_of(starts, token.i)] == doc[token.i : token.i + 1].sent
