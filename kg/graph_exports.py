@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+from curies import Converter
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
@@ -141,6 +142,12 @@ QUANTITY_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?st ck:hasQuantity ?x . ?x 
 DOCUMENT_TRIPLES = PREFIX + "SELECT ?x ?p ?o WHERE { ?x a ck:Document ; ?p ?o }"
 
 
+def _evidence_count(graph: Graph) -> int:
+    """Statements with an evidence sentence that has text: what each edge export must carry."""
+    return int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
+                                     "prov:wasDerivedFrom ?s . ?s ck:text ?t }")))[0])
+
+
 def _write_tsv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as stream:
@@ -217,8 +224,7 @@ def write_kgx(graph: Graph, directory: str | Path) -> LossReport:
     nodes_back, edges_back = read_tsv(files[0]), read_tsv(files[1])
     added_node = {"id", "category", "provided_by", "iri"}
     added_edge = set(EDGE_HEADER) - {"subject", "object", "rdf_predicate"}
-    evidence = int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
-                                         "prov:wasDerivedFrom ?s . ?s ck:text ?t }")))[0])
+    evidence = _evidence_count(graph)
     counts = (
         Count("entities", len(_values(graph, ENTITY_TRIPLES)), len({r["id"] for r in nodes_back})),
         Count("relations (statements)", len(_values(graph, STATEMENT_TRIPLES)), len({r["id"] for r in edges_back})),
@@ -435,8 +441,7 @@ def write_neo4j(graph: Graph, directory: str | Path) -> LossReport:
              atomic_write(directory / NEO4J_COLUMNS_FILE, lambda tmp: tmp.write_text(columns, encoding="utf-8")))
     nodes_back, rels_back = read_csv(files[0]), read_csv(files[1])
     added_rel = set(NEO4J_REL_HEADER) - set(NEO4J_REL_COLUMNS.values())
-    evidence = int(next(iter(graph.query(PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?st a ck:Statement ; "
-                                         "prov:wasDerivedFrom ?s . ?s ck:text ?t }")))[0])
+    evidence = _evidence_count(graph)
     counts = (
         Count("entities", len(_values(graph, ENTITY_TRIPLES)), len({r["id:ID"] for r in nodes_back})),
         Count("relations (statements)", len(_values(graph, STATEMENT_TRIPLES)), len({r["id"] for r in rels_back})),
@@ -461,12 +466,12 @@ def neo4j_scope_triples(graph: Graph) -> set[tuple[Node, Node, Node]]:
     return triple_set(found)
 
 
-def _expand(text: str, prefixes: dict[str, str]) -> URIRef:
-    prefix, _, local = text.partition(":")
-    return URIRef(prefixes[prefix] + local if prefix in prefixes else text)
+def _expand(text: str, prefixes: Converter) -> URIRef:
+    """A CURIE of the export's prefixes as its IRI; anything else is an IRI already."""
+    return URIRef(prefixes.expand(text) or text)
 
 
-def _term(text: str, spec: dict, prefixes: dict[str, str]) -> Node:
+def _term(text: str, spec: dict, prefixes: Converter) -> Node:
     if spec["kind"] == "iri":
         return _expand(text, prefixes)
     return Literal(text, datatype=URIRef(spec["datatype"]) if spec["datatype"] else None, lang=spec["language"])
@@ -477,7 +482,7 @@ def neo4j_triples(directory: str | Path) -> set[tuple[Node, Node, Node]]:
     the round trip back from the property graph."""
     directory = Path(directory)
     layout = json.loads((directory / NEO4J_COLUMNS_FILE).read_text(encoding="utf-8"))
-    prefixes = layout["prefixes"]
+    prefixes = Converter.from_prefix_map(layout["prefixes"])
     triples: set[tuple[Node, Node, Node]] = set()
 
     def add(subject: Node, cell: str, spec: dict, delimiter: str | None) -> None:

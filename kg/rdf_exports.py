@@ -227,20 +227,17 @@ def write_sssom_export(graph: Graph, directory: str | Path) -> LossReport:
     """Write ``cartkg.sssom.tsv``: the lexicon's cross-references found in the graph."""
     from dataclasses import replace
 
-    from cartkg.ontology.mappings import lexicon_mapping_set
+    from curies import Converter
+
+    from cartkg.ontology.mappings import MappingRecord, lexicon_mapping_set
 
     mapping_set = lexicon_mapping_set()
     in_graph = graph_mappings(graph)
-    converter = {**mapping_set.prefixes}
+    converter = Converter.from_prefix_map(dict(mapping_set.prefixes))
 
-    def as_triple(record) -> tuple:
-        def expand(curie: str) -> URIRef:
-            prefix, _, local = curie.partition(":")
-            if prefix not in converter:
-                raise ExportError(f"the mapping set has no prefix for {curie!r}")
-            return URIRef(converter[prefix] + local)
-
-        return expand(record.subject_id), expand(record.predicate_id), expand(record.object_id)
+    def as_triple(record: MappingRecord) -> tuple:
+        return tuple(URIRef(converter.expand(c, strict=True))
+                     for c in (record.subject_id, record.predicate_id, record.object_id))
 
     kept = replace(mapping_set, mappings=tuple(r for r in mapping_set.mappings if as_triple(r) in in_graph))
     path = write_sssom(kept, Path(directory) / f"{STEM}.sssom.tsv")
