@@ -67,6 +67,16 @@ class Shard:
             raise ValueError(f"shard {self.index} holds no data")
         return Path(self.path).read_bytes()
 
+    def body(self) -> bytes:
+        """The shard's N-Quads without the markers. :func:`extract_batch` writes the
+        markers last, so they are cut off the end; a shard written some other way has
+        its marker lines picked out."""
+        data = self.nquads()
+        if data.endswith(self.markers):
+            return data[: len(data) - len(self.markers)]
+        markers = set(self.markers.splitlines(keepends=True))
+        return b"".join(line for line in data.splitlines(keepends=True) if line not in markers)
+
 
 _EXTRACTOR: Any = None
 
@@ -97,8 +107,9 @@ def extract_batch(index: int, documents: list[Document], shard_dir: str | None =
         summary.add(extraction)
         graph = ox.NamedNode(str(iris.document_graph(document.id)))
         quads.extend(ox.Quad(s, p, o, graph) for s, p, o in document_terms(extraction))
-    data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    # The markers go last, so that Shard.body() can cut them off without a scan.
     markers = ox.serialize([q for q in quads if q.predicate in MARKERS], format=ox.RdfFormat.N_QUADS)
+    data = ox.serialize([q for q in quads if q.predicate not in MARKERS], format=ox.RdfFormat.N_QUADS) + markers
     shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers, quads=len(quads))
     if shard_dir is None:
         shard.data = data
