@@ -3,12 +3,16 @@ files of each format, and PDFs made on the spot."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -18,6 +22,22 @@ from cartkg.extract.readers import read_sources
 from cartkg.kg.build import build_graph
 from cartkg.kg.export import write_rdf
 from cartkg.kg.store import load_graph
+
+
+@pytest.fixture(scope="session")
+def bench_script() -> Callable[[str], ModuleType]:
+    """Imports ``bench/<name>.py`` (the benchmarks are scripts, not a package)."""
+    folder = Path(__file__).resolve().parent.parent / "bench"
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"cartkg_bench_{name}", folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope="session")

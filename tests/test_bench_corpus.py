@@ -4,7 +4,6 @@ No timings are asserted here."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -19,18 +18,9 @@ from cartkg.extract.records import Document, ReadError
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"cartkg_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def corpus() -> ModuleType:
-    return _load("corpus")
+def corpus(bench_script) -> ModuleType:
+    return bench_script("corpus")
 
 
 @pytest.fixture(scope="module")
