@@ -52,7 +52,7 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, Graph
 from rdflib.term import Identifier
 
-from cartkg.queries.library import NamedQuery, QueryError, QueryResult, get_query
+from cartkg.queries.library import IRIREF, NamedQuery, QueryError, QueryResult, bind_values, get_query, sparql_term
 
 from . import iris
 from .build import Triple
@@ -68,18 +68,6 @@ DEFAULT_BATCH_SIZE = 1000
 DEFAULT_TIMEOUT = 60
 #: HTTP statuses that say the endpoint itself is wrong (not one graph), so a push stops.
 _ENDPOINT_WIDE_STATUSES = {401, 403, 404, 405}
-# An absolute IRI without the characters IRIREF forbids.
-_IRIREF = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$')
-# What the WHERE-brace scanner steps over: comments, IRIs, strings; or the brace itself.
-_SCAN = re.compile(r'''
-    \#[^\n]*
-  | <[^<>"{}|^`\\\x00-\x20]*>
-  | """(?:[^"\\]|\\.|"(?!""))*""" | \'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
-  | "(?:[^"\\\n]|\\.)*" | '(?:[^'\\\n]|\\.)*'
-  | (?P<brace>\{)
-''', re.VERBOSE | re.DOTALL)
-
-
 class RemoteError(RuntimeError):
     """A request an endpoint refused or never answered; the message is one line.
 
@@ -276,7 +264,7 @@ def _line(triple: Triple) -> str:
 
 
 def _graph_iri(graph: str) -> str:
-    if not _IRIREF.match(graph):
+    if not IRIREF.match(graph):
         raise RemoteError(f"graph {graph!r} is not an IRI")
     return f"<{graph}>"
 
@@ -415,48 +403,6 @@ def push(source: str | Path | Dataset, endpoint: Endpoint, *, batch_size: int = 
 
 
 # --------------------------------------------------------------------------- queries
-
-def sparql_term(term: Identifier) -> str:
-    """An RDF term as SPARQL text, after checking it cannot be anything but one term.
-
-    >>> sparql_term(Literal('say "hi" } ; DROP ALL #'))
-    '"say \\\\"hi\\\\" } ; DROP ALL #"'
-    >>> sparql_term(URIRef("https://w3id.org/cartkg/entity/cd19"))
-    '<https://w3id.org/cartkg/entity/cd19>'
-    """
-    if isinstance(term, URIRef):
-        iri = term
-    elif isinstance(term, Literal):
-        iri = term.datatype
-    else:
-        raise QueryError(f"cannot bind {term!r}: only IRIs and literals can be parameter values")
-    if iri is not None and not _IRIREF.match(str(iri)):
-        raise QueryError(f"cannot bind {str(iri)!r}: not an IRI")
-    return term.n3()
-
-
-def bind_values(text: str, bindings: Mapping[str, Identifier]) -> str:
-    """The query with one ``VALUES`` line per binding at the start of its WHERE group,
-    so the bound variables hold the given terms throughout its pattern, as rdflib's
-    ``initBindings`` make them do (a sub-SELECT's own variables are out of reach).
-
-    >>> print(bind_values("SELECT ?a WHERE { ?a ?b ?c }", {"b": URIRef("urn:p")}))
-    SELECT ?a WHERE {
-      VALUES ?b { <urn:p> }
-     ?a ?b ?c }
-    """
-    if not bindings:
-        return text
-    brace = next((m.end() for m in _SCAN.finditer(text) if m["brace"]), None)
-    if brace is None:
-        raise QueryError("cannot bind parameters: the query has no WHERE group")
-    lines = []
-    for name, term in bindings.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise QueryError(f"cannot bind {name!r}: not a variable name")
-        lines.append(f"  VALUES ?{name} {{ {sparql_term(term)} }}\n")
-    return text[:brace] + "\n" + "".join(lines) + text[brace:]
-
 
 def _result_term(value: dict) -> Identifier:
     kind = value.get("type")

@@ -49,7 +49,7 @@ import pyoxigraph as ox
 from rdflib.term import Identifier
 
 from cartkg import __version__
-from cartkg.queries.library import NamedQuery, QueryError, list_queries
+from cartkg.queries.library import NamedQuery, QueryError, bind_values, list_queries
 
 from . import iris
 from .export import to_oxigraph
@@ -314,12 +314,14 @@ class Endpoint:
 
     def answer_named(self, query: NamedQuery, parameters: Mapping[str, str], *, accept: str | None = None,
                      format: str | None = None) -> Reply:
-        """Run a named query with its parameters bound by the query library."""
+        """Run a named query with its parameters bound by the query library, as a VALUES
+        block at the start of its WHERE group: Oxigraph's substitutions would join them
+        with the whole answer after computing it."""
         try:
-            bindings = query.bindings(parameters)
+            text = bind_values(query.text, query.bindings(parameters))
         except QueryError as exc:
             return EndpointError(400, str(exc)).reply()
-        return self.answer(QueryRequest(query.text, accept, format, bindings=bindings))
+        return self.answer(QueryRequest(text, accept, format))
 
 
 # ----------------------------------------------------------------------------- the page

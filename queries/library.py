@@ -6,10 +6,12 @@ Each file starts with comment lines that say what it asks::
     # parameter: product (iri) restricts the answer to one product [default: cke:tisagenlecleucel]
     # example: cartkg query product-antigens --graph out/cartkg.ttl
 
-Parameters are bound as RDF terms through rdflib's ``initBindings`` (Oxigraph's
-substitutions underneath), never pasted into the query text, so a value cannot change
-the query. A CURIE given for an ``iri`` parameter expands through the query's own
-``PREFIX`` lines.
+Parameters are bound as RDF terms, never pasted into the query text as given, so a
+value cannot change the query: through rdflib's ``initBindings``, or on Oxigraph as a
+``VALUES`` block at the start of the WHERE group, written from terms that
+:func:`sparql_term` has checked (oxrdflib would join ``initBindings`` with the whole
+answer after computing it). A CURIE given for an ``iri`` parameter expands through the
+query's own ``PREFIX`` lines.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ _PARAMETER = re.compile(
 _PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
 # An absolute IRI without the characters RFC 3987 forbids (spaces, <>"{}|\^`).
 _IRI = re.compile(r'^[a-z][a-z0-9+.-]*://[^\s<>"{}|\\^`]+$', re.IGNORECASE)
+# An absolute IRI without the characters IRIREF forbids.
+IRIREF = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$')
+# What the WHERE-brace scanner steps over: comments, IRIs, strings; or the brace itself.
+_SCAN = re.compile(r'''
+    \#[^\n]*
+  | <[^<>"{}|^`\\\x00-\x20]*>
+  | """(?:[^"\\]|\\.|"(?!""))*""" | \'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+  | "(?:[^"\\\n]|\\.)*" | '(?:[^'\\\n]|\\.)*'
+  | (?P<brace>\{)
+''', re.VERBOSE | re.DOTALL)
 
 
 class QueryError(ValueError):
@@ -226,6 +238,53 @@ def _json_term(term: Identifier) -> dict[str, str]:
     return out
 
 
+def sparql_term(term: Identifier) -> str:
+    """An RDF term as SPARQL text, after checking it cannot be anything but one term.
+
+    >>> sparql_term(Literal('say "hi" } ; DROP ALL #'))
+    '"say \\\\"hi\\\\" } ; DROP ALL #"'
+    >>> sparql_term(URIRef("https://w3id.org/cartkg/entity/cd19"))
+    '<https://w3id.org/cartkg/entity/cd19>'
+    """
+    if isinstance(term, URIRef):
+        iri = term
+    elif isinstance(term, Literal):
+        iri = term.datatype
+    else:
+        raise QueryError(f"cannot bind {term!r}: only IRIs and literals can be parameter values")
+    if iri is not None and not IRIREF.match(str(iri)):
+        raise QueryError(f"cannot bind {str(iri)!r}: not an IRI")
+    return term.n3()
+
+
+def bind_values(text: str, bindings: Mapping[str, Identifier]) -> str:
+    """The query with one ``VALUES`` line per binding at the start of its WHERE group,
+    so the bound variables hold the given terms throughout its pattern, as rdflib's
+    ``initBindings`` make them do (a sub-SELECT's own variables are out of reach).
+
+    >>> print(bind_values("SELECT ?a WHERE { ?a ?b ?c }", {"b": URIRef("urn:p")}))
+    SELECT ?a WHERE {
+      VALUES ?b { <urn:p> }
+     ?a ?b ?c }
+    """
+    if not bindings:
+        return text
+    brace = next((m.end() for m in _SCAN.finditer(text) if m["brace"]), None)
+    if brace is None:
+        raise QueryError("cannot bind parameters: the query has no WHERE group")
+    lines = []
+    for name, term in bindings.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise QueryError(f"cannot bind {name!r}: not a variable name")
+        lines.append(f"  VALUES ?{name} {{ {sparql_term(term)} }}\n")
+    return text[:brace] + "\n" + "".join(lines) + text[brace:]
+
+
+def _on_oxigraph(graph: Graph) -> bool:
+    """Whether the graph is held by oxrdflib's Oxigraph store."""
+    return type(graph.store).__module__.startswith("oxrdflib")
+
+
 def run_query(
     graph: Graph,
     query: NamedQuery | str,
@@ -236,7 +295,13 @@ def run_query(
         query = get_query(query)
     bindings = query.bindings(parameters)
     try:
-        result = graph.query(query.text, initBindings=bindings)
+        if _on_oxigraph(graph):
+            # oxrdflib joins initBindings with the whole answer, after it is computed;
+            # a VALUES block at the start lets Oxigraph start from the bound terms
+            # (evidence-for-pair: 14 s to 0.7 s on 100,000 documents).
+            result = graph.query(bind_values(query.text, bindings))
+        else:
+            result = graph.query(query.text, initBindings=bindings)
     except Exception as exc:  # parser and engine errors come in many types
         raise QueryError(f"{query.name}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
     if result.type != "SELECT":

@@ -61,6 +61,22 @@ def test_stores_agree_on_every_named_query(name, both_stores, comparable):
     assert comparable(name, oxigraph) == comparable(name, memory)
 
 
+def test_parameters_reach_oxigraph_as_values_and_rdflib_as_initial_bindings(both_stores):
+    """Oxigraph gets the bound terms in a VALUES block at the start of the query (its
+    substitutions are applied after the whole answer is computed); both ways give the
+    rows of the bound pair only."""
+    from cartkg.queries.library import _on_oxigraph, bind_values
+
+    assert _on_oxigraph(both_stores["oxigraph"]) and not _on_oxigraph(both_stores["memory"])
+    query = get_query("evidence-for-pair")
+    bindings = query.bindings(query.example_parameters)
+    text = bind_values(query.text, bindings)
+    assert text.index("VALUES ?subject") > text.index("WHERE {") and text.count("VALUES") == 2
+    for graph in both_stores.values():
+        rows = run_query(graph, query, query.example_parameters).records()
+        assert rows and {(r["subject"], r["object"]) for r in rows} == {(str(bindings["subject"]), str(bindings["object"]))}
+
+
 @pytest.fixture(scope="module")
 def disk_store(corpus_dir, tmp_path_factory):
     """The corpus built into a persistent store folder (``cartkg build --into``)."""
