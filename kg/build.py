@@ -148,7 +148,7 @@ def _ox_decimal(value: float) -> ox.Literal:
 
 def _mention_triples(doc_iri: str, sentence: ox.NamedNode, begin: int, end: int, text: str,
                      entity_id: str, status: AssertionStatus, trigger: str) -> Iterator[OxTriple]:
-    node = ox.NamedNode(f"{doc_iri}/m{begin}-{end}")  # iris.mention
+    node = ox.NamedNode(iris.mention_of(doc_iri, begin, end))
     yield node, TYPE, _ck("Mention")
     yield node, _ck("denotes"), _entity(entity_id)
     yield node, _ck("inSentence"), sentence
@@ -238,7 +238,7 @@ def document_terms(extraction: Extraction) -> Iterator[OxTriple]:
 
     sentence_nodes: dict[int, ox.NamedNode] = {}
     for sentence in extraction.sentences:
-        node = ox.NamedNode(f"{doc_iri}/s{sentence.index}")  # iris.sentence
+        node = ox.NamedNode(iris.sentence_of(doc_iri, sentence.index))
         sentence_nodes[sentence.index] = node
         yield node, TYPE, _ck("Sentence")
         yield node, _ck("inDocument"), doc
@@ -269,8 +269,8 @@ def document_terms(extraction: Extraction) -> Iterator[OxTriple]:
             yield node, _ck("assertionTrigger"), ox.Literal(r.trigger)
         yield node, _ck("rule"), ox.Literal(r.evidence.rule)
         yield node, _iri(str(PROV.wasDerivedFrom)), sentence
-        yield node, _ck("subjectMention"), ox.NamedNode(f"{doc_iri}/m{sb}-{se}")
-        yield node, _ck("objectMention"), ox.NamedNode(f"{doc_iri}/m{ob}-{oe}")
+        yield node, _ck("subjectMention"), ox.NamedNode(iris.mention_of(doc_iri, sb, se))
+        yield node, _ck("objectMention"), ox.NamedNode(iris.mention_of(doc_iri, ob, oe))
         # The nested end of a "name contains" rule is not among the mentions: add it,
         # with the status of the relation (the status of the name that holds it).
         for (b, e), entity_id in (((sb, se), r.subject), ((ob, oe), r.object)):

@@ -254,7 +254,7 @@ def push(
 
 def _build_into(sources: list[Path], into: Path, total: int, verbose: bool, **options: Any) -> None:
     """The incremental build behind ``cartkg build --into``."""
-    from cartkg.kg.incremental import OUTCOMES, build_into
+    from cartkg.kg.incremental import build_into
 
     with _progress("updating", total) as progress:
         task = progress.add_task("", total=total)

@@ -32,7 +32,7 @@ from cartkg.ontology.lexicon import Lexicon, bundled_lexicon
 from cartkg.ontology.owl import CK, ontology_graph, ontology_text
 
 from . import iris
-from .build import Triple, document_triples, vocabulary_triples
+from .build import Triple, vocabulary_triples
 from .export import to_oxigraph
 from .workers import BATCH_SIZE, Shard, extract_shards
 

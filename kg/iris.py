@@ -44,12 +44,22 @@ def document(doc_id: str) -> URIRef:
     return DOC[quote(doc_id, safe="-_.")]
 
 
+def sentence_of(doc_iri: str, index: int) -> str:
+    """A sentence's IRI from its document's IRI: the build makes many per document."""
+    return f"{doc_iri}/s{index}"
+
+
+def mention_of(doc_iri: str, begin: int, end: int) -> str:
+    """A mention's IRI from its document's IRI."""
+    return f"{doc_iri}/m{begin}-{end}"
+
+
 def sentence(doc_id: str, index: int) -> URIRef:
-    return URIRef(f"{document(doc_id)}/s{index}")
+    return URIRef(sentence_of(str(document(doc_id)), index))
 
 
 def mention(doc_id: str, begin: int, end: int) -> URIRef:
-    return URIRef(f"{document(doc_id)}/m{begin}-{end}")
+    return URIRef(mention_of(str(document(doc_id)), begin, end))
 
 
 def statement(

@@ -40,7 +40,6 @@ import base64
 import http.client
 import json
 import os
-import re
 import socket
 import urllib.error
 from collections.abc import Callable, Iterable, Mapping
@@ -52,7 +51,7 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, Graph
 from rdflib.term import Identifier
 
-from cartkg.queries.library import IRIREF, NamedQuery, QueryError, QueryResult, bind_values, get_query, sparql_term
+from cartkg.queries.library import IRIREF, NamedQuery, QueryError, QueryResult, bind_values, get_query
 
 from . import iris
 from .build import Triple

@@ -68,14 +68,11 @@ class Shard:
         return Path(self.path).read_bytes()
 
     def body(self) -> bytes:
-        """The shard's N-Quads without the markers. :func:`extract_batch` writes the
-        markers last, so they are cut off the end; a shard written some other way has
-        its marker lines picked out."""
+        """The shard's N-Quads without the markers, which :func:`extract_batch` writes last."""
         data = self.nquads()
-        if data.endswith(self.markers):
-            return data[: len(data) - len(self.markers)]
-        markers = set(self.markers.splitlines(keepends=True))
-        return b"".join(line for line in data.splitlines(keepends=True) if line not in markers)
+        if not data.endswith(self.markers):
+            raise ValueError(f"shard {self.index} does not end with its markers")
+        return data[: len(data) - len(self.markers)]
 
 
 _EXTRACTOR: Any = None

@@ -29,10 +29,10 @@ from typer.testing import CliRunner
 
 from cartkg.kg import remote
 from cartkg.kg.cli import app
-from cartkg.kg.remote import (Endpoint, RemoteError, bind_values, dataset_graphs, graph_sizes, push,
-                              replace_requests, run_remote_query, sparql_term)
+from cartkg.kg.remote import (Endpoint, RemoteError, dataset_graphs, graph_sizes, push, replace_requests,
+                              run_remote_query)
 from cartkg.kg.store import load_graph
-from cartkg.queries.library import QueryError, get_query, parse_query, query_names, run_query
+from cartkg.queries.library import QueryError, bind_values, get_query, parse_query, query_names, run_query, sparql_term
 
 runner = CliRunner()
 GRAPH = "https://w3id.org/cartkg/graph/"

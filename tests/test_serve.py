@@ -7,7 +7,6 @@ import csv
 import doctest
 import html
 import io
-import json
 import re
 import signal
 import subprocess
