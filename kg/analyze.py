@@ -4,7 +4,7 @@ The entity graph has the entities as nodes (label and type as attributes) and on
 edge per (subject, predicate, object) that at least one sentence affirms, weighted by
 the number of affirming sentences; each edge also holds the number of documents and
 its evidence (statement, sentence text, document id). The co-mention graph links the
-entities mentioned in the same sentence. On these: centrality, components, Louvain
+entities mentioned in the same sentence, as the corpus summary counts them. On these: centrality, components, Louvain
 communities, shortest evidence paths, ego networks and neighbourhood comparisons.
 """
 
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 from rdflib import Graph
+
+from cartkg.queries.library import has_summary
 
 ENTITY_EDGES = """
 PREFIX ck: <https://w3id.org/cartkg/ontology/>
@@ -31,15 +33,11 @@ WHERE {
 }
 """
 
+# From the corpus summary (see cartkg.kg.summary), which counts the pairs at build time.
 CO_MENTIONS = """
 PREFIX ck: <https://w3id.org/cartkg/ontology/>
-SELECT ?a ?b (COUNT(DISTINCT ?sentence) AS ?weight)
-WHERE {
-  ?m1 a ck:Mention ; ck:inSentence ?sentence ; ck:denotes ?a .
-  ?m2 a ck:Mention ; ck:inSentence ?sentence ; ck:denotes ?b .
-  FILTER(STR(?a) < STR(?b))
-}
-GROUP BY ?a ?b
+SELECT ?a ?b ?weight
+WHERE { ?pair a ck:CoMention ; ck:firstEntity ?a ; ck:secondEntity ?b ; ck:sentenceCount ?weight }
 """
 
 ENTITY_NODES = """
@@ -111,7 +109,12 @@ def entity_graph(graph: Graph) -> nx.MultiDiGraph:
 
 def co_mention_graph(graph: Graph) -> nx.Graph:
     """Entities as nodes, linked when mentioned in the same sentence (whatever the
-    assertion status); ``weight`` is the number of such sentences."""
+    assertion status); ``weight`` is the number of such sentences. Read from the
+    graph's corpus summary: a graph without one is an error."""
+    if not has_summary(graph):
+        raise ValueError("the graph has no corpus summary, which the co-mention graph is read from "
+                         "(a graph built by an older cartkg, or by a build that stopped before its end); "
+                         "build it again")
     network = nx.Graph()
     _add_entity_nodes(network, graph)
     for a, b, weight in graph.query(CO_MENTIONS):

@@ -35,6 +35,7 @@ from cartkg.ontology.owl import CK
 
 from . import iris
 from .export import from_oxigraph
+from .summary import CorpusCounts, document_counts, summary_triples
 
 OBOINOWL = iris.PREFIXES["oboInOwl"]
 Triple = tuple[URIRef, URIRef, URIRef | Literal]
@@ -289,9 +290,10 @@ def document_triples(extraction: Extraction) -> Iterator[Triple]:
         yield from_oxigraph(s), from_oxigraph(p), from_oxigraph(o)
 
 
-def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: Dataset | None = None) -> Dataset:
+def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: Dataset | None = None,
+                  counts: CorpusCounts | None = None) -> Dataset:
     """Add the lexicon's graph and each extraction's named graph to a dataset (a new
-    in-memory one by default)."""
+    in-memory one by default), adding the documents' counts to ``counts`` if given."""
     if dataset is None:
         dataset = Dataset(default_union=True)
     for prefix, namespace in iris.PREFIXES.items():
@@ -300,8 +302,18 @@ def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: 
     entities_graph.addN((s, p, o, entities_graph) for s, p, o in vocabulary_triples(lexicon))
     for extraction in extractions:
         graph = dataset.graph(iris.document_graph(extraction.document.id))
-        graph.addN((s, p, o, graph) for s, p, o in document_triples(extraction))
+        triples = list(document_terms(extraction))
+        if counts is not None:
+            counts.add(document_counts(triples))
+        graph.addN((from_oxigraph(s), from_oxigraph(p), from_oxigraph(o), graph) for s, p, o in triples)
     return dataset
+
+
+def add_summary(dataset: Dataset, counts: CorpusCounts) -> None:
+    """Write the corpus summary of ``counts`` into the dataset (see :mod:`cartkg.kg.summary`)."""
+    graph = dataset.graph(iris.SUMMARY_GRAPH)
+    graph.remove((None, None, None))
+    graph.addN((from_oxigraph(s), from_oxigraph(p), from_oxigraph(o), graph) for s, p, o in summary_triples(counts))
 
 
 @dataclass
@@ -331,7 +343,8 @@ def build_graph(
     A source that cannot be read is recorded in ``summary.errors`` and the rest go on.
     ``on_progress`` is called with each source's name once it is done. With
     ``workers`` > 1 or a Dask ``scheduler``, extraction runs in batches elsewhere (see
-    :mod:`cartkg.kg.workers`) and the same dataset comes back.
+    :mod:`cartkg.kg.workers`) and the same dataset comes back. The dataset ends with
+    its corpus summary (see :mod:`cartkg.kg.summary`).
     """
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
     summary = ExtractionSummary()
@@ -357,16 +370,22 @@ def build_graph(
                     on_progress(document.source)
 
         # Documents stream through: each is read, extracted and added before the next.
-        return BuildResult(build_dataset(extracted(), lexicon), summary)
+        counts = CorpusCounts()
+        dataset = build_dataset(extracted(), lexicon, counts=counts)
+        add_summary(dataset, counts)
+        return BuildResult(dataset, summary)
 
     from .workers import BATCH_SIZE, extract_shards
 
     dataset = build_dataset((), lexicon)
+    counts = CorpusCounts()
     for shard in extract_shards(readable(), workers=workers, scheduler=scheduler,
                                 batch_size=batch_size or BATCH_SIZE):
         dataset.parse(data=shard.nquads().decode("utf-8"), format="nquads")
         summary.merge(shard.summary)
+        counts.add(shard.counts)
         for _, source in shard.documents:
             if on_progress is not None:
                 on_progress(source)
+    add_summary(dataset, counts)
     return BuildResult(dataset, summary)

@@ -11,7 +11,10 @@ far as the build is concerned: a build killed mid-way leaves every marked graph
 complete, and running the build again drops any unmarked graph and finishes the job.
 The lexicon and the ontology each live in one shared graph too, replaced in one SPARQL
 update when their content changes, so entity nodes are never duplicated across
-documents.
+documents. The corpus summary (see :mod:`cartkg.kg.summary`) is dropped before the first
+document changes and written again at the end, its counts moved by those of the graphs
+replaced and added, so a store has an up-to-date summary or none; a build that finds
+none counts it from every stored document.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from cartkg.ontology.owl import CK, ontology_graph, ontology_text
 from . import iris
 from .build import Triple, vocabulary_triples
 from .export import to_oxigraph
+from .summary import COUNTED_PATTERNS, SUMMARY_GRAPH, CorpusCounts, document_counts, read_summary, summary_triples
 from .workers import BATCH_SIZE, Shard, extract_shards
+
+_SUMMARY = ox.NamedNode(str(SUMMARY_GRAPH))
 
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
@@ -132,6 +138,43 @@ class IncrementalStore:
         self.store.bulk_load(shard.body(), format=ox.RdfFormat.N_QUADS)
         self.store.load(shard.markers, format=ox.RdfFormat.N_QUADS)
 
+    def has_summary(self) -> bool:
+        """Whether the corpus summary is stored (a build that changes documents drops it
+        first and writes it last)."""
+        return self.store.contains_named_graph(_SUMMARY)
+
+    def drop_summary(self) -> None:
+        if self.has_summary():
+            self.store.remove_graph(_SUMMARY)
+
+    def read_summary(self) -> CorpusCounts | None:
+        """The counts of the stored summary; None when there is none."""
+        if not self.has_summary():
+            return None
+        return read_summary((q.subject, q.predicate, q.object)
+                            for q in self.store.quads_for_pattern(None, None, None, _SUMMARY))
+
+    def write_summary(self, counts: CorpusCounts) -> None:
+        """Replace the stored summary with the one of ``counts``."""
+        self.drop_summary()
+        self.store.extend(ox.Quad(s, p, o, _SUMMARY) for s, p, o in summary_triples(counts))
+
+    def document_counts(self, doc_id: str) -> CorpusCounts:
+        """The summary counts of one stored document's graph."""
+        graph = ox.NamedNode(str(iris.document_graph(doc_id)))
+        return document_counts(
+            (q.subject, q.predicate, q.object)
+            for predicate, obj in COUNTED_PATTERNS
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(predicate),
+                                                  None if obj is None else ox.NamedNode(obj), graph))
+
+    def count_documents(self) -> CorpusCounts:
+        """The summary counts of every stored document, read from their graphs."""
+        counts = CorpusCounts()
+        for doc_id in self.documents():
+            counts.add(self.document_counts(doc_id))
+        return counts
+
     def compact(self) -> None:
         """Merge the files each bulk load leaves behind: queries on a store just built
         read a few large files instead of many small ones, about three times faster on
@@ -209,11 +252,29 @@ def build_into(
                 replace[item.id] = state is not None or store.has_graph(item.id)  # or left incomplete
                 yield item
 
+        # The corpus summary's counts, kept up to date shard by shard; None when the
+        # store has no summary, which is then counted from every document at the end.
+        totals = store.read_summary()
         for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler, batch_size=batch_size,
                                     shard_dir=shard_dir):
-            store.load_shard(shard, replacing=[doc_id for doc_id, _ in shard.documents if replace.pop(doc_id)])
+            if not (summary.added or summary.updated):
+                # The summary would be stale from the first change on: a build stopped
+                # before its end leaves none, and the next build counts it anew.
+                store.drop_summary()
+            replacing = [doc_id for doc_id, _ in shard.documents if replace.pop(doc_id)]
+            for doc_id in replacing:
+                if totals is not None and stored[doc_id]:
+                    totals.subtract(store.document_counts(doc_id))
+                elif totals is not None:
+                    totals = None  # a graph left incomplete: what the summary counted of it is unknown
+            store.load_shard(shard, replacing=replacing)
+            if totals is not None:
+                totals.add(shard.counts)
             for doc_id, _ in shard.documents:
                 settle("updated" if stored.pop(doc_id) else "added", doc_id)
-        if summary.added or summary.updated:
+        changed = bool(summary.added or summary.updated)
+        if changed or not store.has_summary():
+            store.write_summary(totals if totals is not None else store.count_documents())
+        if changed:
             store.compact()
     return summary

@@ -17,6 +17,7 @@ DOC = Namespace(BASE + "doc/")
 STATEMENT = Namespace(BASE + "statement/")
 APPROVAL = Namespace(BASE + "approval/")
 GRAPH = Namespace(BASE + "graph/")
+SUMMARY = Namespace(BASE + "summary/")
 
 #: Prefixes bound in every serialisation.
 PREFIXES = {
@@ -77,3 +78,4 @@ def document_graph(doc_id: str) -> URIRef:
 
 ENTITIES_GRAPH = GRAPH["entities"]
 ONTOLOGY_GRAPH = GRAPH["ontology"]
+SUMMARY_GRAPH = GRAPH["summary"]

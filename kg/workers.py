@@ -33,6 +33,7 @@ from cartkg.ontology.owl import CK
 from . import iris
 from .build import document_terms
 from .export import atomic_write
+from .summary import CorpusCounts, document_counts
 
 #: Documents per batch by default: enough to amortise the trip to a worker.
 BATCH_SIZE = 64
@@ -48,7 +49,8 @@ MARKERS = (ox.NamedNode(str(CK.sha256)), ox.NamedNode(str(CK.extractorVersion)))
 @dataclass
 class Shard:
     """One extracted batch: its documents' named graphs as N-Quads (``data``, or a file
-    at ``path`` written by the worker), the documents' ids and sources, and their counts.
+    at ``path`` written by the worker), the documents' ids and sources, and their counts
+    (``summary`` for the build's report, ``counts`` for the corpus summary).
     ``markers`` holds each document's :data:`MARKERS` triples, which ``data`` holds too."""
 
     index: int
@@ -58,6 +60,7 @@ class Shard:
     path: str | None = None
     markers: bytes = b""
     quads: int = 0
+    counts: CorpusCounts = field(default_factory=CorpusCounts)
 
     def nquads(self) -> bytes:
         """The shard's N-Quads, read from its file when the worker wrote one."""
@@ -98,16 +101,20 @@ def extract_batch(index: int, documents: list[Document], shard_dir: str | None =
     """Extract a batch of documents into one shard; runs wherever the batch was sent."""
     extractor = _extractor()
     summary = ExtractionSummary()
+    counts = CorpusCounts()
     quads: list[ox.Quad] = []
     for document in documents:
         extraction = extractor.extract(document)
         summary.add(extraction)
         graph = ox.NamedNode(str(iris.document_graph(document.id)))
-        quads.extend(ox.Quad(s, p, o, graph) for s, p, o in document_terms(extraction))
+        triples = list(document_terms(extraction))
+        counts.add(document_counts(triples))
+        quads.extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
     # The markers go last, so that Shard.body() can cut them off without a scan.
     markers = ox.serialize([q for q in quads if q.predicate in MARKERS], format=ox.RdfFormat.N_QUADS)
     data = ox.serialize([q for q in quads if q.predicate not in MARKERS], format=ox.RdfFormat.N_QUADS) + markers
-    shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers, quads=len(quads))
+    shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers, quads=len(quads),
+                  counts=counts)
     if shard_dir is None:
         shard.data = data
     else:

@@ -6,6 +6,10 @@ Each file starts with comment lines that say what it asks::
     # parameter: product (iri) restricts the answer to one product [default: cke:tisagenlecleucel]
     # example: cartkg query product-antigens --graph out/cartkg.ttl
 
+A query that reads the corpus summary (see :mod:`cartkg.kg.summary`) says so with
+``# reads: corpus summary``, and running it on a graph without one is an error, not an
+empty answer.
+
 Parameters are bound as RDF terms, never pasted into the query text as given, so a
 value cannot change the query: through rdflib's ``initBindings``, or on Oxigraph as a
 ``VALUES`` block at the start of the WHERE group, written from terms that
@@ -72,6 +76,7 @@ class NamedQuery:
     parameters: tuple[Parameter, ...] = ()
     example: str = ""
     source: str = ""
+    reads_summary: bool = False
 
     @property
     def prefixes(self) -> dict[str, str]:
@@ -125,6 +130,7 @@ class NamedQuery:
 def parse_query(text: str, *, name: str, source: str = "") -> NamedQuery:
     """Read the header comments of a query text."""
     question, example = "", ""
+    reads_summary = False
     parameters: list[Parameter] = []
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -137,6 +143,8 @@ def parse_query(text: str, *, name: str, source: str = "") -> NamedQuery:
             question = value
         elif key == "example":
             example = value
+        elif key == "reads":
+            reads_summary = value == "corpus summary"
         elif key == "parameter":
             match = _PARAMETER.match(value)
             if not match:
@@ -150,7 +158,7 @@ def parse_query(text: str, *, name: str, source: str = "") -> NamedQuery:
                     required=bool(match["required"]),
                 )
             )
-    return NamedQuery(name, question, text, tuple(parameters), example, source)
+    return NamedQuery(name, question, text, tuple(parameters), example, source, reads_summary)
 
 
 def list_queries() -> list[NamedQuery]:
@@ -285,6 +293,15 @@ def _on_oxigraph(graph: Graph) -> bool:
     return type(graph.store).__module__.startswith("oxrdflib")
 
 
+_HAS_SUMMARY = "ASK { ?summary a <https://w3id.org/cartkg/ontology/CorpusSummary> }"
+
+
+def has_summary(graph: Graph) -> bool:
+    """Whether the graph holds the corpus summary that some queries read (see
+    :mod:`cartkg.kg.summary`)."""
+    return bool(graph.query(_HAS_SUMMARY).askAnswer)
+
+
 def run_query(
     graph: Graph,
     query: NamedQuery | str,
@@ -294,6 +311,9 @@ def run_query(
     if not isinstance(query, NamedQuery):
         query = get_query(query)
     bindings = query.bindings(parameters)
+    if query.reads_summary and not has_summary(graph):
+        raise QueryError(f"{query.name}: the graph has no corpus summary, which this query reads (a graph "
+                         "built by an older cartkg, or by a build that stopped before its end); build it again")
     try:
         if _on_oxigraph(graph):
             # oxrdflib joins initBindings with the whole answer, after it is computed;

@@ -125,12 +125,15 @@ def test_a_killed_build_loses_nothing_and_a_rerun_finishes(tmp_path):
         assert len(stored) >= 3
         for doc_id in stored:  # every graph is complete: none half-written
             assert _graph(store, doc_id) == expected[doc_id]
+        assert not store.has_summary()  # dropped before the first document went in
 
     rerun = build_into([corpus], store_path)
     assert sorted(rerun.unchanged) == stored
     assert sorted(rerun.added + rerun.unchanged) == sorted(expected)
     with IncrementalStore(store_path) as store:
         assert {d: _graph(store, d) for d in store.documents()} == expected
+        assert store.read_summary() == store.count_documents()
+        assert store.read_summary().documents == 12
 
 
 def test_a_graph_left_without_its_marker_is_dropped_and_loaded_again(tmp_path):
@@ -154,6 +157,8 @@ def test_a_graph_left_without_its_marker_is_dropped_and_loaded_again(tmp_path):
     assert rerun.added == ["doc01"] and rerun.unchanged == ["doc00"]
     with IncrementalStore(store_path) as store:
         assert {d: _graph(store, d) for d in store.documents()} == expected
+        # The summary had counted the graph whole: it is counted anew, not patched.
+        assert store.read_summary() == store.count_documents()
 
 
 def test_cli_reports_counts_and_queries_the_store(tmp_path):

@@ -70,7 +70,8 @@ def test_a_second_parser_reads_back_the_same_quads(dataset, written, fmt):
     with_graphs = fmt in rx.DATASET_FORMATS
     expected = _expected(dataset, with_graphs)
     documents = {str(x) for (x,) in dataset.query("SELECT DISTINCT ?d WHERE { ?d a <https://w3id.org/cartkg/ontology/Document> }")}
-    assert len({q[3] for q in expected}) == (len(documents) + 1 if with_graphs else 1)  # and the entities' graph
+    # and the graphs of the entities and of the corpus summary
+    assert len({q[3] for q in expected}) == (len(documents) + 2 if with_graphs else 1)
     assert back == expected
 
 
