@@ -140,9 +140,12 @@ def scopes(sent: Span, rules: ContextRules, words: DocWords | None = None) -> li
     offset, end = sent.start, sent.end
     n = end - offset
     lower = words.lower
+    by_first_word = rules.by_first_word
+    # The words a trigger starts with, and their rules, looked up once for both passes.
+    openers = [(i, rules_at) for i, word in enumerate(lower[offset:end]) if (rules_at := by_first_word.get(word))]
     consumed: set[int] = set()
-    for i in range(n):
-        for rule in rules.by_first_word.get(lower[offset + i], ()):
+    for i, rules_at in openers:
+        for rule in rules_at:
             if _matches(words, offset + i, end, rule.literal):
                 # The longest trigger at a word decides: "no longer recommended" is a
                 # trigger even though "no longer" alone is a pseudo-trigger.
@@ -150,8 +153,8 @@ def scopes(sent: Span, rules: ContextRules, words: DocWords | None = None) -> li
                     consumed.update(range(i, i + len(rule.literal)))
                 break
     found: list[Scope] = []
-    for i in range(n):
-        for rule in rules.by_first_word.get(lower[offset + i], ()):
+    for i, rules_at in openers:
+        for rule in rules_at:
             end_of_trigger = i + len(rule.literal)
             if rule.category == "pseudo" or consumed & set(range(i, end_of_trigger)):
                 continue

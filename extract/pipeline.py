@@ -28,7 +28,7 @@ from .context import PRECEDENCE, ContextRules, assertion_status, bundled_context
 from .entities import lexicon_patterns
 from .records import AssertionStatus, Document, Evidence, Extraction, Mention, Quantity, Relation, Sentence
 from .tokenizer import TOKENIZER_NAME, lexicon_tokenizer_config
-from .words import DocWords, ents_by_sentence, sentence_of
+from .words import DocWords, doc_words, ents_by_sentence, sentence_of
 
 #: Bumped when a change to the pipeline or its rules can change what is extracted.
 EXTRACTOR_VERSION = "0.3.0"
@@ -88,7 +88,7 @@ def to_records(document: Document, docs: Iterable[Doc], context_rules: ContextRu
             )
             if not sent_ents:
                 continue
-            words = words if words is not None else DocWords.of(doc)
+            words = words if words is not None else doc_words(doc)
             sent_scopes = scopes(sent, context_rules, words)
             for ent in sent_ents:
                 status, trigger = assertion_status(

@@ -75,6 +75,29 @@ _COUNT = re.compile(
     re.I,
 )
 
+#: Words one of which every match of a pattern holds, in any case: a pattern is run
+#: only over a text that holds one of its words (:func:`_folded`), which most
+#: sentences do not. Keep them in step with the patterns.
+_NEEDED_WORDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    **{pattern: ("grade",) for pattern, _ in _GRADE_PATTERNS},
+    _AGE_RANGE: ("age",),
+    _AGE_MIN: ("older", "over", "above", "age", "≥", ">="),
+    _AGE_MAX: ("year", "yr"),
+    _AGE_MEDIAN: ("median age",),
+    _PERCENT: ("%", "percent", "per cent"),
+    _YEAR: ("19", "20"),
+    _DURATION: ("month", "day", "week", "year"),
+    _COUNT: ("patients", "children", "adults", "participants", "subjects", "infants", "recipients", "="),
+    _POPULATION: ("children", "adolescents", "adults", "infants", "pediatric", "paediatric"),
+}
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, where every word a case-insensitive pattern matches
+    stands as the lower-case word: beside ``str.lower``, ``re.IGNORECASE`` also
+    matches "ı" and "İ" (lowered to "i" and a combining dot) to "i", and "ſ" to "s"."""
+    return text.lower().replace("\u0307", "").replace("ı", "i").replace("ſ", "s")
+
 
 def _outcome(text: str, begin: int, end: int) -> str:
     """The outcome a percentage measures, or ``incidence``."""
@@ -108,7 +131,11 @@ def find_quantities(text: str) -> list[FoundQuantity]:
     def add(kind: str, value: float, unit: str, b: int, e: int) -> None:
         found.append(FoundQuantity(kind, value, unit, b, e))
 
+    folded = _folded(text)
+
     def claim(pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        if not any(word in folded for word in _NEEDED_WORDS[pattern]):
+            return
         for m in pattern.finditer(text):
             if free(m.start(), m.end()):
                 taken.append((m.start(), m.end()))

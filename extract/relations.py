@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .quantities import FoundQuantity, find_quantities
-from .words import DocWords, ents_by_sentence, sentence_of
+from .words import DocWords, doc_words, ents_by_sentence, sentence_of
 
 RULE_KEYS = {
     "name", "description", "predicate", "subject", "object", "object_only", "object_excluded",
@@ -297,8 +297,10 @@ def _trigger_pairs(
 def _has_candidates(rule: RelationRule, ents: Mentions) -> bool:
     """Whether ``ents`` hold a possible subject and a possible object of the rule: a
     cheap test before the lists and gaps are worked out."""
-    return any(label in rule.subject for label in ents.labels) and any(
-        rule.accepts(label, entity_id) for label, entity_id in zip(ents.labels, ents.kb_ids)
+    return (
+        not rule.subject.isdisjoint(ents.labels)
+        and not rule.object.isdisjoint(ents.labels)
+        and any(rule.accepts(label, entity_id) for label, entity_id in zip(ents.labels, ents.kb_ids))
     )
 
 
@@ -460,7 +462,7 @@ class RelationExtractor:
             # Every relation has a mention of the sentence as its subject.
             doc._.cartkg_relations = found
             return doc
-        words = DocWords.of(doc)
+        words = doc_words(doc)
         sents = list(doc.sents)
         starts = [sent.start for sent in sents]
         by_sentence: dict[int, list[Span]] = {}

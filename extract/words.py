@@ -9,11 +9,13 @@ a few dozen tokens per sentence this costs far more than the comparisons themsel
 sentence of a token or an entity by the sentences' starts.
 
 These are views of the Doc as it is when they are made: make them after the last
-change to the tokens (the lexicon matcher may split some).
+change to the tokens (the lexicon matcher may split some). :func:`doc_words` makes
+them once per Doc for the relation rules and the records both.
 """
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +50,20 @@ class DocWords:
             sent_start=[v == 1 for v in sent_start],
             like_num=[v == 1 for v in like_num],
         )
+
+
+#: The words made by :func:`doc_words`, dropped with their Doc.
+_WORDS: weakref.WeakKeyDictionary[Doc, DocWords] = weakref.WeakKeyDictionary()
+
+
+def doc_words(doc: Doc) -> DocWords:
+    """``DocWords.of(doc)``, made on the first call for a Doc and kept while the Doc
+    lives. A Doc whose number of tokens changed since (split or merged tokens) is read
+    again."""
+    words = _WORDS.get(doc)
+    if words is None or len(words.text) != len(doc):
+        words = _WORDS[doc] = DocWords.of(doc)
+    return words
 
 
 def token_texts(doc: Doc) -> list[str]:

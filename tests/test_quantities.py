@@ -63,3 +63,21 @@ def test_approval_year_and_ages():
     relations = _relations("The FDA approved tisagenlecleucel in 2017 for patients up to 25 years old.")
     approval = next(r for r in relations if r.predicate == "approvedBy")
     assert {(q.kind, q.value) for q in approval.quantities} == {("year", 2017.0), ("max_age", 25.0)}
+
+
+def test_every_match_holds_one_of_the_words_its_pattern_is_run_for(corpus_dir):
+    """find_quantities runs a pattern only on texts that hold one of its words
+    (``_NEEDED_WORDS``): a pattern that matched without any would lose numbers."""
+    from pathlib import Path
+
+    from cartkg.extract import quantities
+
+    folders = [corpus_dir, Path(__file__).parent / "data" / "gold"]
+    texts = [path.read_text(encoding="utf-8") for folder in folders for path in sorted(folder.glob("*.md"))]
+    matched = 0
+    for pattern, words in quantities._NEEDED_WORDS.items():
+        for text in texts:
+            for match in pattern.finditer(text):
+                matched += 1
+                assert any(word in quantities._folded(match.group()) for word in words), (pattern.pattern, match)
+    assert matched > 200
