@@ -41,6 +41,7 @@ from .summary import COUNTED_PATTERNS, SUMMARY_GRAPH, CorpusCounts, document_cou
 from .workers import BATCH_SIZE, Shard, extract_shards
 
 _SUMMARY = ox.NamedNode(str(SUMMARY_GRAPH))
+_DOC_GRAPHS = f"{iris.GRAPH}doc/"  # the prefix of the documents' graphs
 
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
@@ -185,13 +186,17 @@ class IncrementalStore:
         """Whether any of a document's graph is stored, complete or not."""
         return self.store.contains_named_graph(ox.NamedNode(str(iris.document_graph(doc_id))))
 
+    def holds_documents(self) -> bool:
+        """Whether any document graph is stored, complete or not."""
+        return any(isinstance(graph, ox.NamedNode) and graph.value.startswith(_DOC_GRAPHS)
+                   for graph in self.store.named_graphs())
+
     def documents(self) -> list[str]:
         """Ids of the stored documents: those complete, with their markers."""
-        prefix = f"{iris.GRAPH}doc/"
         found = []
         for graph in self.store.named_graphs():
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
-                doc_id = unquote(graph.value.removeprefix(prefix))
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(_DOC_GRAPHS):
+                doc_id = unquote(graph.value.removeprefix(_DOC_GRAPHS))
                 if self.document_state(doc_id) is not None:
                     found.append(doc_id)
         return sorted(found)
@@ -252,9 +257,12 @@ def build_into(
                 replace[item.id] = state is not None or store.has_graph(item.id)  # or left incomplete
                 yield item
 
-        # The corpus summary's counts, kept up to date shard by shard; None when the
-        # store has no summary, which is then counted from every document at the end.
+        # The corpus summary's counts, kept up to date shard by shard; None when a store
+        # with documents has no summary, which is then counted from every document at
+        # the end (an empty store's counts are all zero).
         totals = store.read_summary()
+        if totals is None and not store.holds_documents():
+            totals = CorpusCounts()
         for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler, batch_size=batch_size,
                                     shard_dir=shard_dir):
             if not (summary.added or summary.updated):

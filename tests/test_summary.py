@@ -97,6 +97,23 @@ def test_counts_follow_added_edited_and_unchanged_documents(tmp_path):
     assert _summary_quads(store) == _summary_quads(fresh)
 
 
+def test_builds_count_as_they_go_without_reading_the_graphs_back(tmp_path, monkeypatch):
+    """A first build starts from zero and an incremental one from the stored summary:
+    neither reads every stored graph again, which on 100,000 documents takes minutes."""
+    def refuse(self):
+        raise AssertionError("counted every stored document")
+
+    monkeypatch.setattr(IncrementalStore, "count_documents", refuse)
+    corpus = _write(tmp_path / "in", {"a": "Tisagenlecleucel targets CD19.", "b": "Tisagenlecleucel caused CRS."})
+    build_into([corpus], tmp_path / "store")
+    _write(corpus, {"b": "Tocilizumab was given for CRS.", "c": "Obecabtagene autoleucel targets CD19."})
+    update = build_into([corpus], tmp_path / "store")
+    assert update.counts() == {"added": 1, "updated": 1, "unchanged": 1, "failed": 0}
+    monkeypatch.undo()
+    with IncrementalStore(tmp_path / "store") as store:
+        assert store.read_summary() == store.count_documents()
+
+
 def test_a_store_left_without_its_summary_gets_one_from_the_next_build(tmp_path):
     corpus = _write(tmp_path / "in", {"a": "Tisagenlecleucel targets CD19 in CD19-positive leukemia."})
     store_path = tmp_path / "store"
