@@ -51,7 +51,8 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, Graph
 from rdflib.term import Identifier
 
-from cartkg.queries.library import IRIREF, NamedQuery, QueryError, QueryResult, bind_values, get_query
+from cartkg.queries.library import (HAS_SUMMARY, IRIREF, NamedQuery, QueryError, QueryResult, bind_values, get_query,
+                                    no_summary)
 
 from . import iris
 from .build import Triple
@@ -440,6 +441,8 @@ def run_remote_query(endpoint: Endpoint, query: NamedQuery | str,
             for b in answer["results"].get("bindings", [])]
     if not rows:
         _check_union_default_graph(endpoint)
+        if query.reads_summary and not _ask(endpoint, HAS_SUMMARY):
+            raise no_summary(query)
     return QueryResult(variables, rows)
 
 

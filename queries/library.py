@@ -144,7 +144,10 @@ def parse_query(text: str, *, name: str, source: str = "") -> NamedQuery:
         elif key == "example":
             example = value
         elif key == "reads":
-            reads_summary = value == "corpus summary"
+            if value != "corpus summary":
+                raise QueryError(f"{source or name}: cannot read 'reads: {value}'; what a query can read "
+                                 "besides the documents is the 'corpus summary'")
+            reads_summary = True
         elif key == "parameter":
             match = _PARAMETER.match(value)
             if not match:
@@ -293,13 +296,19 @@ def _on_oxigraph(graph: Graph) -> bool:
     return type(graph.store).__module__.startswith("oxrdflib")
 
 
-_HAS_SUMMARY = "ASK { ?summary a <https://w3id.org/cartkg/ontology/CorpusSummary> }"
+HAS_SUMMARY = "ASK { ?summary a <https://w3id.org/cartkg/ontology/CorpusSummary> }"
 
 
 def has_summary(graph: Graph) -> bool:
     """Whether the graph holds the corpus summary that some queries read (see
     :mod:`cartkg.kg.summary`)."""
-    return bool(graph.query(_HAS_SUMMARY).askAnswer)
+    return bool(graph.query(HAS_SUMMARY).askAnswer)
+
+
+def no_summary(query: NamedQuery) -> QueryError:
+    """The error for a query that reads the corpus summary, run where there is none."""
+    return QueryError(f"{query.name}: the graph has no corpus summary, which this query reads (a graph "
+                      "built by an older cartkg, or by a build that stopped before its end); build it again")
 
 
 def run_query(
@@ -312,8 +321,7 @@ def run_query(
         query = get_query(query)
     bindings = query.bindings(parameters)
     if query.reads_summary and not has_summary(graph):
-        raise QueryError(f"{query.name}: the graph has no corpus summary, which this query reads (a graph "
-                         "built by an older cartkg, or by a build that stopped before its end); build it again")
+        raise no_summary(query)
     try:
         if _on_oxigraph(graph):
             # oxrdflib joins initBindings with the whole answer, after it is computed;

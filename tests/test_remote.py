@@ -311,6 +311,19 @@ def test_a_parameter_cannot_change_the_query(pushed, local):
         run_remote_query(pushed.endpoint, "diseases-treated", {"product": "http://x/> } UNION { ?s ?p ?o } #"})
 
 
+def test_a_summary_query_on_an_endpoint_without_the_summary_is_an_error(pushed, local):
+    summary = "https://w3id.org/cartkg/graph/summary"
+    assert len(run_remote_query(pushed.endpoint, "co-mentions")) > 0
+    drop_graphs(pushed, [summary])
+    try:
+        with pytest.raises(QueryError, match="co-mentions: the graph has no corpus summary"):
+            run_remote_query(pushed.endpoint, "co-mentions")
+        assert len(run_remote_query(pushed.endpoint, "approvals")) > 0  # the others still answer
+    finally:
+        assert push(local, pushed.endpoint).complete
+    assert len(run_remote_query(pushed.endpoint, "co-mentions")) > 0
+
+
 def test_an_oxigraph_default_graph_that_is_not_the_union_is_named(oxigraph, local):
     assert push(local, oxigraph.endpoint).complete
     plain = Endpoint(oxigraph.ready_url)

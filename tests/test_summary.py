@@ -158,3 +158,10 @@ def test_counts_add_and_subtract_back_to_nothing(extractions):
     for counts in each:
         total.subtract(counts)
     assert total == CorpusCounts()
+
+
+def test_a_query_header_names_only_the_corpus_summary(tmp_path):
+    query = tmp_path / "q.rq"
+    query.write_text("# question: q?\n# reads: yesterday's cache\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    with pytest.raises(QueryError, match="cannot read 'reads: yesterday's cache'"):
+        get_query(query)
