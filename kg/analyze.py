@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 from rdflib import Graph
 
-from cartkg.queries.library import has_summary
+from cartkg.queries.library import has_summary, no_summary
 
 ENTITY_EDGES = """
 PREFIX ck: <https://w3id.org/cartkg/ontology/>
@@ -112,9 +112,7 @@ def co_mention_graph(graph: Graph) -> nx.Graph:
     assertion status); ``weight`` is the number of such sentences. Read from the
     graph's corpus summary: a graph without one is an error."""
     if not has_summary(graph):
-        raise ValueError("the graph has no corpus summary, which the co-mention graph is read from "
-                         "(a graph built by an older cartkg, or by a build that stopped before its end); "
-                         "build it again")
+        raise no_summary("the co-mention graph")
     network = nx.Graph()
     _add_entity_nodes(network, graph)
     for a, b, weight in graph.query(CO_MENTIONS):

@@ -310,9 +310,8 @@ def build_dataset(extractions: Iterable[Extraction], lexicon: Lexicon, dataset: 
 
 
 def add_summary(dataset: Dataset, counts: CorpusCounts) -> None:
-    """Write the corpus summary of ``counts`` into the dataset (see :mod:`cartkg.kg.summary`)."""
+    """Add the corpus summary of ``counts`` to the dataset (see :mod:`cartkg.kg.summary`)."""
     graph = dataset.graph(iris.SUMMARY_GRAPH)
-    graph.remove((None, None, None))
     graph.addN((from_oxigraph(s), from_oxigraph(p), from_oxigraph(o), graph) for s, p, o in summary_triples(counts))
 
 

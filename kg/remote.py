@@ -442,7 +442,7 @@ def run_remote_query(endpoint: Endpoint, query: NamedQuery | str,
     if not rows:
         _check_union_default_graph(endpoint)
         if query.reads_summary and not _ask(endpoint, HAS_SUMMARY):
-            raise no_summary(query)
+            raise no_summary(query.name)
     return QueryResult(variables, rows)
 
 

@@ -46,13 +46,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pyoxigraph as ox
-from rdflib.term import Identifier
 
 from cartkg import __version__
 from cartkg.queries.library import NamedQuery, QueryError, bind_values, list_queries
 
 from . import iris
-from .export import to_oxigraph
 from .store import load_graph
 
 #: Media types of SELECT and ASK answers; the first is the default, and the order
@@ -123,15 +121,14 @@ class Reply:
 @dataclass(frozen=True)
 class QueryRequest:
     """A query as the protocol delivers it: its text, the client's wishes for the answer,
-    its dataset (``default-graph-uri``, ``named-graph-uri``), and values bound to its
-    variables (a named query's parameters)."""
+    and its dataset (``default-graph-uri``, ``named-graph-uri``). A named query's
+    parameters are in its text already (see :meth:`Endpoint.answer_named`)."""
 
     text: str
     accept: str | None = None
     format: str | None = None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    bindings: Mapping[str, Identifier] = field(default_factory=dict)
 
 
 def open_store(path: str | Path) -> ox.Store:
@@ -285,7 +282,6 @@ class Endpoint:
                 use_default_graph_as_union=not default,
                 default_graph=default or None,
                 named_graphs=named or None,
-                substitutions={ox.Variable(k): to_oxigraph(v) for k, v in request.bindings.items()},
             )
         except SyntaxError as exc:
             if _is_update(request.text):

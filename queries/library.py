@@ -305,10 +305,11 @@ def has_summary(graph: Graph) -> bool:
     return bool(graph.query(HAS_SUMMARY).askAnswer)
 
 
-def no_summary(query: NamedQuery) -> QueryError:
-    """The error for a query that reads the corpus summary, run where there is none."""
-    return QueryError(f"{query.name}: the graph has no corpus summary, which this query reads (a graph "
-                      "built by an older cartkg, or by a build that stopped before its end); build it again")
+def no_summary(reader: str) -> QueryError:
+    """The error for a query (or another reader, named) that reads the corpus summary,
+    run where there is none."""
+    return QueryError(f"{reader}: the graph has no corpus summary, which this reads (a graph built by an "
+                      "older cartkg, or by a build that stopped before its end); build it again")
 
 
 def run_query(
@@ -321,7 +322,7 @@ def run_query(
         query = get_query(query)
     bindings = query.bindings(parameters)
     if query.reads_summary and not has_summary(graph):
-        raise no_summary(query)
+        raise no_summary(query.name)
     try:
         if _on_oxigraph(graph):
             # oxrdflib joins initBindings with the whole answer, after it is computed;

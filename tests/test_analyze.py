@@ -147,3 +147,12 @@ def test_cli_path_communities_compare(graph_file):
     apart = runner.invoke(app, ["analyze", "-g", str(graph_file), "--compare", "CD19", "CRS",
                                 "--path", "CD19", "Westhafen Intercontinental Group"], env=env)
     assert apart.exit_code == 2 and "no path links" in apart.stderr
+
+
+def test_the_co_mention_graph_needs_the_corpus_summary():
+    from rdflib import Graph
+
+    from cartkg.queries.library import QueryError
+
+    with pytest.raises(QueryError, match="the co-mention graph: the graph has no corpus summary"):
+        analyze.co_mention_graph(Graph())
