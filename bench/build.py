@@ -160,9 +160,11 @@ def stage_build(corpus: Path, store: Path, workers: int = 1, **_: Any) -> dict[s
     shared = sum(1 for g in (iris.ENTITIES_GRAPH, iris.ONTOLOGY_GRAPH)
                  for _ in oxstore.quads_for_pattern(None, None, None, ox.NamedNode(str(g))))
     del oxstore
+    timings = {name: getattr(summary, name) for name in ("extraction_cpu_seconds", "load_seconds", "compact_seconds")
+               if hasattr(summary, name)}
     return {"seconds": seconds, "documents": len(summary.added), "failed": len(summary.failed),
             "quads": quads, "document_quads": quads - shared, "store_bytes": _folder_size(store),
-            "workers": workers}
+            "workers": workers, **timings}
 
 
 def stage_graph(corpus: Path, workers: int = 1, **_: Any) -> dict[str, Any]:
@@ -394,6 +396,19 @@ def size_rows(sizes: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     return [c[0] for c in COLUMNS], [[c[1](f, f["derived"]) for c in COLUMNS] for f in sizes]
 
 
+def time_rows(sizes: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The build's own account of its time: extraction CPU in the workers (which run
+    beside the writer), the writer's shard loads, and the compaction at the end."""
+    header = ["N", "build s", "extraction CPU ms/doc", "shard loads s", "load ms/doc", "compaction s"]
+    rows = []
+    for f in sizes:
+        b = f["build"]
+        rows.append([f"{f['n']:,}", f"{b['seconds']:.1f}", f"{1000 * b['extraction_cpu_seconds'] / f['n']:.2f}",
+                     f"{b['load_seconds']:.1f}", f"{1000 * b['load_seconds'] / f['n']:.2f}",
+                     f"{b['compact_seconds']:.1f}"])
+    return header, rows
+
+
 def query_rows(queries: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header = ["query", "rows", "Oxigraph median ms", "Oxigraph p95 ms", "rdflib median ms", "rdflib p95 ms", "ratio"]
     late = f"> {queries['timeout_seconds']:g} s"
@@ -559,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{env['cpus']} CPUs; seed {args.seed}; pipeline load "
           f"{results['sizes'][0]['extract']['pipeline_load_seconds']:.1f} s (not timed)")
     print_table("Build cost against corpus size", *size_rows(results["sizes"]), args.plain)
+    if all("load_seconds" in f["build"] for f in results["sizes"]):
+        print_table("Where the build's time goes", *time_rows(results["sizes"]), args.plain)
     if "queries" in results:
         q = results["queries"]
         memory = (f"rdflib memory: {q['memory_repeat']} runs, loaded in {q['memory_load_seconds']:.0f} s"

@@ -132,6 +132,7 @@ def _entity(entity_id: str) -> ox.NamedNode:
     return ox.NamedNode(str(iris.entity(entity_id)))
 
 
+@cache
 def _ck(local: str) -> ox.NamedNode:
     return _iri(f"{CK}{local}")
 

@@ -20,7 +20,10 @@ none counts it from every stored document.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -43,6 +46,10 @@ from .workers import BATCH_SIZE, Shard, extract_shards
 _SUMMARY = ox.NamedNode(str(SUMMARY_GRAPH))
 _DOC_GRAPHS = f"{iris.GRAPH}doc/"  # the prefix of the documents' graphs
 
+#: Shards handed to the writer thread and not yet loaded, at most: enough to keep it busy
+#: while the next one is extracted, few enough to bound the memory they hold.
+WRITES_IN_FLIGHT = 2
+
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
 
@@ -57,6 +64,11 @@ class UpdateSummary:
     failed: list[ReadError] = field(default_factory=list)
     #: Shared graphs (lexicon, ontology) that were written because their content changed.
     shared_graphs_written: list[str] = field(default_factory=list)
+    #: Where the time went: CPU seconds of extraction (summed over the workers), seconds
+    #: of the writer loading shards, and of the compaction at the end.
+    extraction_cpu_seconds: float = 0.0
+    load_seconds: float = 0.0
+    compact_seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in OUTCOMES}
@@ -263,26 +275,55 @@ def build_into(
         totals = store.read_summary()
         if totals is None and not store.holds_documents():
             totals = CorpusCounts()
-        for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler, batch_size=batch_size,
-                                    shard_dir=shard_dir):
-            if not (summary.added or summary.updated):
+        written = 0
+
+        def write(shard: Shard) -> None:
+            """Load one shard and move the summary's counts; runs on the writer thread,
+            one shard after the other in the documents' order."""
+            nonlocal totals, written
+            if not written:
                 # The summary would be stale from the first change on: a build stopped
                 # before its end leaves none, and the next build counts it anew.
                 store.drop_summary()
+            written += 1
             replacing = [doc_id for doc_id, _ in shard.documents if replace.pop(doc_id)]
             for doc_id in replacing:
                 if totals is not None and stored[doc_id]:
                     totals.subtract(store.document_counts(doc_id))
                 elif totals is not None:
                     totals = None  # a graph left incomplete: what the summary counted of it is unknown
+            started = time.perf_counter()
             store.load_shard(shard, replacing=replacing)
+            summary.load_seconds += time.perf_counter() - started
             if totals is not None:
                 totals.add(shard.counts)
+
+        def settle_shard(done: Future[None], shard: Shard) -> None:
+            done.result()  # a failed write stops the build here
+            summary.extraction_cpu_seconds += shard.cpu_seconds
             for doc_id, _ in shard.documents:
                 settle("updated" if stored.pop(doc_id) else "added", doc_id)
+
+        # Oxigraph's bulk loader lets go of the GIL, so a writer thread loads one shard
+        # while this one reads the sources and gathers the next shards from the workers.
+        pending: deque[tuple[Future[None], Shard]] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cartkg-writer") as writer:
+            try:
+                for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler,
+                                            batch_size=batch_size, shard_dir=shard_dir):
+                    pending.append((writer.submit(write, shard), shard))
+                    while pending and (len(pending) > WRITES_IN_FLIGHT or pending[0][0].done()):
+                        settle_shard(*pending.popleft())
+                while pending:
+                    settle_shard(*pending.popleft())
+            except BaseException:
+                writer.shutdown(wait=True, cancel_futures=True)  # the shard being loaded finishes
+                raise
         changed = bool(summary.added or summary.updated)
         if changed or not store.has_summary():
             store.write_summary(totals if totals is not None else store.count_documents())
         if changed:
+            started = time.perf_counter()
             store.compact()
+            summary.compact_seconds = time.perf_counter() - started
     return summary

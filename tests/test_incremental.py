@@ -54,6 +54,9 @@ def test_first_build_adds_and_second_skips(tmp_path):
     second = build_into([corpus], tmp_path / "store")
     assert second.counts() == {"added": 0, "updated": 0, "unchanged": 3, "failed": 0}
     assert second.shared_graphs_written == []
+    # the build's account of its time: only the first extracted, loaded and compacted
+    assert min(first.extraction_cpu_seconds, first.load_seconds, first.compact_seconds) > 0
+    assert (second.extraction_cpu_seconds, second.load_seconds, second.compact_seconds) == (0, 0, 0)
     with IncrementalStore(tmp_path / "store") as store:
         assert store.documents() == ["doc00", "doc01", "doc02"]
         for doc_id, triples in _expected(corpus).items():

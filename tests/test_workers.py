@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cartkg.extract.readers import read_sources
 from cartkg.extract.records import Document
-from cartkg.kg import workers
-from cartkg.kg.build import build_graph
+from cartkg.kg import iris, workers
+from cartkg.kg.build import build_graph, document_terms
 from cartkg.kg.cli import app
 from cartkg.kg.incremental import IncrementalStore, build_into
 from cartkg.kg.loss import quad_set
@@ -169,3 +169,23 @@ def test_an_unreachable_scheduler_is_one_clear_error(corpus, tmp_path):
     assert result.exit_code == 2
     assert "the workers failed" in result.output
     assert not (tmp_path / "g.ttl").exists()
+
+
+def test_shards_hold_what_pyoxigraph_would_serialize(corpus, tmp_path):
+    """The shard's lines are written from the terms' N-Triples forms; they are byte for
+    byte what pyoxigraph's serializer writes, escapes included."""
+    odd = tmp_path / "odd.txt"
+    odd.write_text('Tisagenlecleucel ("Kymriah", a back\\slash\tand tab) targets CD19\r\nin ≥ 50 % of '
+                   "children — café 🙂.\n", encoding="utf-8")
+    documents = [d for d in read_sources([corpus, odd]) if isinstance(d, Document)]
+    shards = list(workers.extract_shards(documents, batch_size=8))
+    extractor = workers._extractor()
+    quads = [ox.Quad(s, p, o, ox.NamedNode(str(iris.document_graph(d.id))))
+             for d in documents for s, p, o in document_terms(extractor.extract(d))]
+    markers = [q for q in quads if q.predicate in workers.MARKERS]
+    assert len(markers) == 2 * len(documents)
+    expected = ox.serialize([q for q in quads if q not in markers], format=ox.RdfFormat.N_QUADS)
+    assert b"".join(s.body() for s in shards) == expected
+    assert b"".join(s.markers for s in shards) == ox.serialize(markers, format=ox.RdfFormat.N_QUADS)
+    assert sum(s.quads for s in shards) == len(quads)
+    assert "\\\"Kymriah\\\"" in expected.decode("utf-8") and "🙂" in expected.decode("utf-8")
