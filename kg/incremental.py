@@ -7,9 +7,10 @@ or a Dask cluster if asked, see :mod:`cartkg.kg.workers`). Each batch is written
 Oxigraph's bulk loader after the stored graphs of the documents it replaces are
 dropped, and the hash and version triples, the document's commit marker, are added
 last in a transaction of their own. The loads run on a writer thread, one shard after
-the other, while the main thread reads on and gathers the next shards. A document without its marker is not stored as
-far as the build is concerned: a build killed mid-way leaves every marked graph
-complete, and running the build again drops any unmarked graph and finishes the job.
+the other, while the main thread reads on and gathers the next shards. A document
+without its marker is not stored as far as the build is concerned: a build killed
+mid-way leaves every marked graph complete, and running the build again drops any
+unmarked graph and finishes the job.
 The lexicon and the ontology each live in one shared graph too, replaced in one SPARQL
 update when their content changes, so entity nodes are never duplicated across
 documents. The corpus summary (see :mod:`cartkg.kg.summary`) is dropped before the first

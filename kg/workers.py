@@ -136,8 +136,8 @@ def extract_batch(index: int, documents: list[Document], shard_dir: str | None =
     # The markers go last, so that Shard.body() can cut them off without a scan.
     markers = "".join(marker_lines).encode("utf-8")
     data = "".join(body).encode("utf-8") + markers
-    shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers, quads=len(body) + len(marker_lines),
-                  counts=counts, cpu_seconds=time.process_time() - started)
+    shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers,
+                  quads=len(body) + len(marker_lines), counts=counts, cpu_seconds=time.process_time() - started)
     if shard_dir is None:
         shard.data = data
     else:

@@ -317,41 +317,22 @@ def _union_oxigraph(graph: Graph):
     oxrdflib's store; ``None`` when anything else (run that through ``graph.query``)."""
     if not (isinstance(graph, Dataset) and graph.default_union and _on_oxigraph(graph)):
         return None
-    try:
-        import pyoxigraph
-        from oxrdflib import OxigraphStore
-    except ImportError:
-        return None
-    if not isinstance(graph.store, OxigraphStore):
-        return None
-    inner = getattr(graph.store, "_inner", None)
+    import pyoxigraph
+
+    inner = getattr(graph.store, "_inner", None)  # None once the store is closed
     return inner if isinstance(inner, pyoxigraph.Store) else None
 
 
-def _from_oxigraph(term):
-    """An Oxigraph term as rdflib's, as oxrdflib's ``from_ox`` makes it: a literal
-    without a language keeps its datatype, ``xsd:string`` included."""
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    if isinstance(term, ox.Triple):
-        return _from_oxigraph(term.subject), _from_oxigraph(term.predicate), _from_oxigraph(term.object)
-    raise ValueError(f"Unexpected Oxigraph term: {term!r}")
-
-
 class _Terms(dict):
-    """Oxigraph terms to rdflib's, each converted once: an answer repeats its labels
-    and IRIs many times, and making an rdflib Literal costs more than a lookup."""
+    """Oxigraph terms to rdflib's, each converted once by oxrdflib's own converter (so
+    the rows are those of ``graph.query``, ``xsd:string`` datatypes kept): an answer
+    repeats its labels and IRIs many times, and making an rdflib Literal costs more
+    than a lookup."""
 
     def __missing__(self, term):
-        converted = self[term] = _from_oxigraph(term)
+        from oxrdflib._converter import from_ox
+
+        converted = self[term] = from_ox(term)
         return converted
 
 
@@ -396,11 +377,11 @@ def run_query(
     try:
         if store is not None:
             kind, answer = _select_on_oxigraph(graph, store, bind_values(query.text, bindings))
+        elif _on_oxigraph(graph):
+            result = graph.query(bind_values(query.text, bindings))
+            kind, answer = result.type, None
         else:
-            if _on_oxigraph(graph):
-                result = graph.query(bind_values(query.text, bindings))
-            else:
-                result = graph.query(query.text, initBindings=bindings)
+            result = graph.query(query.text, initBindings=bindings)
             kind, answer = result.type, None
     except Exception as exc:  # parser and engine errors come in many types
         raise QueryError(f"{query.name}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
