@@ -398,8 +398,8 @@ def size_rows(sizes: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
 
 def time_rows(sizes: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """The build's own account of its time: extraction CPU in the workers (which run
-    beside the writer), the writer's shard loads, and the compaction at the end."""
-    header = ["N", "build s", "extraction CPU ms/doc", "shard loads s", "load ms/doc", "compaction s"]
+    beside the writer), the writer's bulk loads, and the compaction at the end."""
+    header = ["N", "build s", "extraction CPU ms/doc", "loads s", "load ms/doc", "compaction s"]
     rows = []
     for f in sizes:
         b = f["build"]

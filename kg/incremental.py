@@ -3,11 +3,11 @@ changed ones re-extracted, unchanged ones skipped.
 
 Each document lives in its own named graph, with its content hash and the extractor
 version on the document node. Documents are extracted in batches (on several processes
-or a Dask cluster if asked, see :mod:`cartkg.kg.workers`). Each batch is written with
-Oxigraph's bulk loader after the stored graphs of the documents it replaces are
+or a Dask cluster if asked, see :mod:`cartkg.kg.workers`). The batches are written with
+Oxigraph's bulk loader after the stored graphs of the documents they replace are
 dropped, and the hash and version triples, the document's commit marker, are added
-last in a transaction of their own. The loads run on a writer thread, one shard after
-the other, while the main thread reads on and gathers the next shards. A document
+last in a transaction of their own. The loads run on a writer thread, a few shards at
+a time, while the main thread reads on and gathers the next shards. A document
 without its marker is not stored as far as the build is concerned: a build killed
 mid-way leaves every marked graph complete, and running the build again drops any
 unmarked graph and finishes the job.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +48,17 @@ from .workers import BATCH_SIZE, Shard, extract_shards
 _SUMMARY = ox.NamedNode(str(SUMMARY_GRAPH))
 _DOC_GRAPHS = f"{iris.GRAPH}doc/"  # the prefix of the documents' graphs
 
-#: Shards handed to the writer thread and not yet loaded, at most: enough to keep it busy
-#: while the next one is extracted, few enough to bound the memory they hold.
-WRITES_IN_FLIGHT = 2
+#: Quads in a full bulk load: the writer gathers whole shards until they hold as many
+#: (fewer at the start of a build, see :func:`build_into`). Each load lands in the store
+#: as new files that overlap everything stored, and RocksDB merges them in by rewriting
+#: what they overlap, so the fewer and larger the loads, the less of the store is
+#: rewritten. Large loads cost memory: the bulk loader holds a load's terms while it
+#: sorts them. Measured in the README's build benchmark.
+LOAD_QUADS = 400_000
+
+#: Loads handed to the writer thread and not yet done, at most: enough to keep it busy
+#: while the next one is gathered, few enough to bound the memory they hold.
+WRITES_IN_FLIGHT = 1
 
 #: Outcomes of one document, in the order the summary lists them.
 OUTCOMES = ("added", "updated", "unchanged", "failed")
@@ -134,9 +142,10 @@ class IncrementalStore:
         self.replace_graph(graph, [*triples, (graph, CK.contentHash, Literal(digest))])
         return True
 
-    def load_shard(self, shard: Shard, replacing: Iterable[str] = ()) -> None:
-        """Load a shard of document graphs: drop the graphs it replaces, bulk-load it
-        without the documents' markers, then add the markers in one transaction.
+    def load_shards(self, shards: Sequence[Shard], replacing: Iterable[str] = ()) -> None:
+        """Load shards of document graphs in one go: drop the graphs they replace,
+        bulk-load them without the documents' markers, then add the markers in one
+        transaction.
 
         Oxigraph's bulk loader is several times faster than a transactional load but
         not atomic; the markers make up for it. A document counts as stored (see
@@ -146,12 +155,8 @@ class IncrementalStore:
         drops = [f"DROP SILENT GRAPH <{iris.document_graph(doc_id)}>" for doc_id in replacing]
         if drops:
             self.store.update(" ;\n".join(drops))
-        # One bulk load per shard of 64 abstracts (about 26,000 quads): on a store
-        # growing to 12 million quads that loaded at 165,000 quads/s, against 129,000
-        # for loads a third that size and 114,000 for loads ten times it, which also
-        # took four times the memory.
-        self.store.bulk_load(shard.body(), format=ox.RdfFormat.N_QUADS)
-        self.store.load(shard.markers, format=ox.RdfFormat.N_QUADS)
+        self.store.bulk_load(b"".join(shard.body() for shard in shards), format=ox.RdfFormat.N_QUADS)
+        self.store.load(b"".join(shard.markers for shard in shards), format=ox.RdfFormat.N_QUADS)
 
     def has_summary(self) -> bool:
         """Whether the corpus summary is stored (a build that changes documents drops it
@@ -228,13 +233,15 @@ def build_into(
     scheduler: str | None = None,
     batch_size: int = BATCH_SIZE,
     shard_dir: str | Path | None = None,
+    load_quads: int = LOAD_QUADS,
     on_document: Callable[[str, str], None] | None = None,
 ) -> UpdateSummary:
     """Bring a persistent store up to date with ``sources``.
 
     New and changed documents are extracted in batches, here or on ``workers`` local
     processes or the Dask cluster at ``scheduler`` (see :mod:`cartkg.kg.workers`), and
-    each batch is loaded by :meth:`IncrementalStore.load_shard`. ``on_document(outcome,
+    the shards are loaded a few at a time (``load_quads`` quads at least, see
+    :data:`LOAD_QUADS`) by :meth:`IncrementalStore.load_shards`. ``on_document(outcome,
     name)`` is called once a document is settled (its commit marker written, or found
     unchanged or unreadable), with ``outcome`` one of :data:`OUTCOMES`.
     """
@@ -279,47 +286,60 @@ def build_into(
             totals = CorpusCounts()
         written = 0
 
-        def write(shard: Shard) -> None:
-            """Load one shard and move the summary's counts; runs on the writer thread,
-            one shard after the other in the documents' order."""
+        def write(shards: list[Shard]) -> None:
+            """Load shards and move the summary's counts; runs on the writer thread, one
+            load after the other in the documents' order."""
             nonlocal totals, written
             if not written:
                 # The summary would be stale from the first change on: a build stopped
                 # before its end leaves none, and the next build counts it anew.
                 store.drop_summary()
             written += 1
-            replacing = [doc_id for doc_id, _ in shard.documents if replace.pop(doc_id)]
+            replacing = [doc_id for shard in shards for doc_id, _ in shard.documents if replace.pop(doc_id)]
             for doc_id in replacing:
                 if totals is not None and stored[doc_id]:
                     totals.subtract(store.document_counts(doc_id))
                 elif totals is not None:
                     totals = None  # a graph left incomplete: what the summary counted of it is unknown
             started = time.perf_counter()
-            store.load_shard(shard, replacing=replacing)
+            store.load_shards(shards, replacing=replacing)
             summary.load_seconds += time.perf_counter() - started
             if totals is not None:
-                totals.add(shard.counts)
+                for shard in shards:
+                    totals.add(shard.counts)
 
-        def settle_shard(done: Future[None], shard: Shard) -> None:
+        def settle_load(done: Future[None], shards: list[Shard]) -> None:
             done.result()  # a failed write stops the build here
-            summary.extraction_cpu_seconds += shard.cpu_seconds
-            for doc_id, _ in shard.documents:
-                settle("updated" if stored.pop(doc_id) else "added", doc_id)
+            for shard in shards:
+                summary.extraction_cpu_seconds += shard.cpu_seconds
+                for doc_id, _ in shard.documents:
+                    settle("updated" if stored.pop(doc_id) else "added", doc_id)
 
-        # Oxigraph's bulk loader lets go of the GIL, so a writer thread loads one shard
-        # while this one reads the sources and gathers the next shards from the workers.
-        pending: deque[tuple[Future[None], Shard]] = deque()
+        # Oxigraph's bulk loader lets go of the GIL, so a writer thread loads a few shards
+        # while this one reads the sources and gathers the next from the workers. The
+        # loads grow with the build up to load_quads quads, the first one shard and each
+        # next as large as all before it: a small build still settles its documents
+        # often, and a large one soon loads in bulk.
+        pending: deque[tuple[Future[None], list[Shard]]] = deque()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cartkg-writer") as writer:
             try:
+                group: list[Shard] = []
+                size = submitted = 0
                 for shard in extract_shards(to_extract(), workers=workers, scheduler=scheduler,
                                             batch_size=batch_size, shard_dir=shard_dir):
-                    pending.append((writer.submit(write, shard), shard))
+                    group.append(shard)
+                    size += shard.quads
+                    if size >= min(load_quads, submitted):
+                        pending.append((writer.submit(write, group), group))
+                        group, submitted, size = [], submitted + size, 0
                     while pending and (len(pending) > WRITES_IN_FLIGHT or pending[0][0].done()):
-                        settle_shard(*pending.popleft())
+                        settle_load(*pending.popleft())
+                if group:
+                    pending.append((writer.submit(write, group), group))
                 while pending:
-                    settle_shard(*pending.popleft())
+                    settle_load(*pending.popleft())
             except BaseException:
-                writer.shutdown(wait=True, cancel_futures=True)  # the shard being loaded finishes
+                writer.shutdown(wait=True, cancel_futures=True)  # the load under way finishes
                 raise
         changed = bool(summary.added or summary.updated)
         if changed or not store.has_summary():

@@ -75,12 +75,13 @@ class Shard:
             raise ValueError(f"shard {self.index} holds no data")
         return Path(self.path).read_bytes()
 
-    def body(self) -> bytes:
-        """The shard's N-Quads without the markers, which :func:`extract_batch` writes last."""
+    def body(self) -> memoryview:
+        """The shard's N-Quads without the markers, which :func:`extract_batch` writes
+        last (a view, not a copy, of what :meth:`nquads` returns)."""
         data = self.nquads()
         if not data.endswith(self.markers):
             raise ValueError(f"shard {self.index} does not end with its markers")
-        return data[: len(data) - len(self.markers)]
+        return memoryview(data)[: len(data) - len(self.markers)]
 
 
 _EXTRACTOR: Any = None

@@ -70,6 +70,30 @@ def test_two_processes_build_the_same_store(corpus, one_process_store, tmp_path)
     assert _store_quads(tmp_path / "store") == _store_quads(one_process_store)
 
 
+@pytest.mark.parametrize("load_quads", [1, 10**9])
+def test_loads_of_any_size_build_the_same_store(corpus, one_process_store, tmp_path, monkeypatch, load_quads):
+    """Shards loaded one at a time, or in loads that grow with the build, make the store
+    that a build of one load makes; documents settle in their order either way."""
+    loads: list[list[int]] = []
+    load_shards = IncrementalStore.load_shards
+
+    def counted(self, shards, replacing=()):
+        loads.append([s.quads for s in shards])
+        load_shards(self, shards, replacing)
+
+    monkeypatch.setattr(IncrementalStore, "load_shards", counted)
+    settled: list[str] = []
+    summary = build_into([corpus], tmp_path / "store", batch_size=2, load_quads=load_quads,
+                         on_document=lambda outcome, name: settled.append(name) if outcome == "added" else None)
+    assert _store_quads(tmp_path / "store") == _store_quads(one_process_store)
+    assert settled == summary.added == [d.id for d in read_sources([corpus]) if isinstance(d, Document)]
+    if load_quads == 1:
+        assert all(len(load) == 1 for load in loads) and len(loads) == len(settled) // 2 + len(settled) % 2
+    else:  # each load as large as all before it, the last excepted
+        assert len(loads) < len(settled) // 2
+        assert all(sum(load) >= sum(map(sum, loads[:i])) for i, load in enumerate(loads[:-1]))
+
+
 def test_two_processes_build_the_same_graph_file(corpus):
     single = build_graph([corpus])
     parallel = build_graph([corpus], workers=2, batch_size=5)
