@@ -97,7 +97,7 @@ def build(
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", metavar="tcp://HOST:PORT", help="Extract on this Dask distributed cluster.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
-        "--batch-size", min=1, help="Documents per batch sent to a worker and loaded in one transaction "
+        "--batch-size", min=1, help="Documents per batch sent to a worker, which sends back one shard "
                                     "[default: 64].")] = None,
     shards: Annotated[Optional[Path], typer.Option(
         "--shards", file_okay=False, help="With --into: workers write their N-Quads shards into this folder, "

@@ -240,7 +240,7 @@ def build_into(
 
     New and changed documents are extracted in batches, here or on ``workers`` local
     processes or the Dask cluster at ``scheduler`` (see :mod:`cartkg.kg.workers`), and
-    the shards are loaded a few at a time (``load_quads`` quads at least, see
+    the shards are loaded a few at a time (growing to ``load_quads`` quads a load, see
     :data:`LOAD_QUADS`) by :meth:`IncrementalStore.load_shards`. ``on_document(outcome,
     name)`` is called once a document is settled (its commit marker written, or found
     unchanged or unreadable), with ``outcome`` one of :data:`OUTCOMES`.
