@@ -123,7 +123,7 @@ def nquads_lines(triples: Iterable[OxTriple], graph: ox.NamedNode, markers: list
 def extract_batch(index: int, documents: list[Document], shard_dir: str | None = None) -> Shard:
     """Extract a batch of documents into one shard; runs wherever the batch was sent."""
     extractor = _extractor()
-    started = time.process_time()
+    started = time.thread_time()  # this thread's: with workers=1 the writer thread runs beside it
     summary = ExtractionSummary()
     counts = CorpusCounts()
     body: list[str] = []
@@ -138,7 +138,7 @@ def extract_batch(index: int, documents: list[Document], shard_dir: str | None =
     markers = "".join(marker_lines).encode("utf-8")
     data = "".join(body).encode("utf-8") + markers
     shard = Shard(index, [(d.id, d.source) for d in documents], summary, markers=markers,
-                  quads=len(body) + len(marker_lines), counts=counts, cpu_seconds=time.process_time() - started)
+                  quads=len(body) + len(marker_lines), counts=counts, cpu_seconds=time.thread_time() - started)
     if shard_dir is None:
         shard.data = data
     else:
