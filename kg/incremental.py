@@ -245,6 +245,8 @@ def build_into(
     name)`` is called once a document is settled (its commit marker written, or found
     unchanged or unreadable), with ``outcome`` one of :data:`OUTCOMES`.
     """
+    if load_quads < 1:
+        raise ValueError("a load holds at least 1 quad (load_quads)")
     lexicon = lexicon if lexicon is not None else bundled_lexicon()
     summary = UpdateSummary()
 

@@ -139,9 +139,12 @@ def test_the_in_flight_window_is_bounded():
     assert [s.index for s in [first, *stream]] == list(range(10))
 
 
-def test_bad_settings_are_refused():
+def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="at least 1"):
         list(workers.extract_shards([], workers=0))
+    with pytest.raises(ValueError, match="at least 1 quad"):
+        build_into([], tmp_path / "store", load_quads=0)
+    assert not (tmp_path / "store").exists()  # refused before the store is opened
 
 
 @pytest.fixture(scope="module")
