@@ -52,3 +52,10 @@ def test_timed_runs_stop_at_the_repeat_count_or_after_three_past_the_budget(benc
     spent = bench._oxigraph_query(store, "organizations", repeat=7, timeout=60.0, budget=0.0)
     assert spent["oxigraph_runs"] == 3
     assert spent["oxigraph_rows"] == within["oxigraph_rows"] > 0
+
+
+def test_rdflib_is_set_beside_oxigraph_on_the_largest_store_it_holds(bench):
+    sizes = [{"n": n, "build": {"quads": 410 * n}} for n in (1000, 10_000, 100_000)]
+    assert bench.fits_in_memory(sizes, 1_000_000) == 1000
+    assert bench.fits_in_memory(sizes, 5_000_000) == 10_000
+    assert bench.fits_in_memory(sizes, 100) is None
